@@ -1,0 +1,89 @@
+"""The one interface every method shares, and the registry that the CLI and the app read."""
+
+from __future__ import annotations
+
+import abc
+from typing import Any, ClassVar
+
+from torch import Tensor, nn
+
+from cl_core.config import Config, ConfigError, Option
+from cl_core.encoders import build_backbone, mlp
+
+METHODS: dict[str, type[Method]] = {}
+
+
+def register(cls: type[Method]) -> type[Method]:
+    """Class decorator: make a method reachable by its NAME."""
+    METHODS[cls.NAME] = cls
+    return cls
+
+
+def get_method_class(name: str) -> type[Method]:
+    if name not in METHODS:
+        raise ConfigError("method.name", f"unknown method {name!r}; known: {', '.join(METHODS)}")
+    return METHODS[name]
+
+
+def build_method(cfg: Config) -> Method:
+    """Build the configured method (backbone, heads and state) from a validated config."""
+    return get_method_class(cfg.method.name)(cfg)
+
+
+class Method(nn.Module, abc.ABC):
+    """Base of all methods: a backbone, a projection head, and the hooks the trainer calls.
+
+    Subclasses set NAME, TITLE, DESCRIPTION, PAPER, OPTIONS (their teaching switches), PRESET
+    (config overrides that learn well in a short CPU run) and implement ``training_step``.
+    """
+
+    NAME: ClassVar[str] = ""
+    TITLE: ClassVar[str] = ""
+    DESCRIPTION: ClassVar[str] = ""
+    PAPER: ClassVar[str] = ""
+    OPTIONS: ClassVar[dict[str, Option]] = {}
+    PRESET: ClassVar[dict[str, Any]] = {}  # dotted name -> value, applied by cl_core.presets
+    USES_TEMPERATURE: ClassVar[bool] = False
+    USES_MARGIN: ClassVar[bool] = False
+
+    def __init__(self, cfg: Config):
+        super().__init__()
+        self.cfg = cfg
+        self.opts = {k: cfg.method.options.get(k, o.default) for k, o in self.OPTIONS.items()}
+        self.backbone = build_backbone(cfg.train.backbone, cfg.train.width)
+        self.projector = self.build_projector()
+
+    def build_projector(self) -> nn.Module:
+        m = self.cfg.method
+        return mlp(self.backbone.out_dim, m.proj_hidden, m.proj_dim)
+
+    @property
+    def has_projector(self) -> bool:
+        return not isinstance(self.projector, nn.Identity)
+
+    @classmethod
+    def check_config(cls, cfg: Config) -> None:
+        """Method-specific validation beyond OPTIONS' ranges; raise ConfigError naming the field."""
+
+    @abc.abstractmethod
+    def training_step(self, view1: Tensor, view2: Tensor) -> tuple[Tensor, dict[str, float]]:
+        """Loss of one batch of pairs. view1, view2: (B, C, H, W) augmented views of the same images."""
+
+    def on_step_end(self, step: int, total_steps: int) -> None:
+        """State updates after the optimiser step (EMA, queue, prototype normalisation)."""
+
+    def embed(self, images: Tensor) -> Tensor:
+        """Backbone features used for evaluation. images: (B, C, H, W) -> (B, F)."""
+        return self.backbone(images)
+
+    def head(self, features: Tensor) -> Tensor:
+        """Backbone features to the space the loss sees. (B, F) -> (B, D)."""
+        return self.projector(features)
+
+    def project(self, images: Tensor) -> Tensor:
+        """The space the loss sees. images: (B, C, H, W) -> (B, D)."""
+        return self.head(self.backbone(images))
+
+    def chance_level(self, batch_size: int) -> float | None:
+        """ln C: the loss of an encoder that cannot tell images apart, or None where undefined."""
+        return None

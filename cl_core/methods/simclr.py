@@ -1,0 +1,64 @@
+"""SimCLR (Chen et al. 2020, https://arxiv.org/abs/2002.05709): NT-Xent between two views of each image."""
+
+from __future__ import annotations
+
+import math
+
+from torch import Tensor, nn
+
+from cl_core.config import Config, ConfigError, Option
+from cl_core.losses import info_nce
+from cl_core.methods.base import Method, register
+
+
+@register
+class SimCLR(Method):
+    NAME = "simclr"
+    TITLE = "SimCLR"
+    DESCRIPTION = (
+        "Pull the two views of an image together and push them away from the other 2N-2 views "
+        "in the batch (NT-Xent / InfoNCE with temperature)."
+    )
+    PAPER = "https://arxiv.org/abs/2002.05709"
+    USES_TEMPERATURE = True
+    OPTIONS = {
+        "projection_head": Option(
+            True,
+            "MLP projection head between the backbone and the loss (off: the loss "
+            "sees backbone features; kNN usually drops)",
+        ),
+        "mask_self": Option(
+            True,
+            "Exclude each embedding's similarity with itself from its softmax "
+            "(off: the self-similarity 1/T dominates every row)",
+        ),
+        "positive": Option(
+            "other",
+            "Which candidate is the positive: the other view (correct) or the anchor "
+            "itself, the bug of the widely copied example with labels = range(2N)",
+            choices=("other", "self"),
+        ),
+    }
+
+    @classmethod
+    def check_config(cls, cfg: Config) -> None:
+        o = {k: cfg.method.options.get(k, v.default) for k, v in cls.OPTIONS.items()}
+        if o["positive"] == "self" and o["mask_self"]:
+            raise ConfigError(
+                "method.options.mask_self",
+                "must be false when positive=self (the anchor cannot be its own masked positive)",
+            )
+
+    def build_projector(self) -> nn.Module:
+        return super().build_projector() if self.opts["projection_head"] else nn.Identity()
+
+    def training_step(self, view1: Tensor, view2: Tensor) -> tuple[Tensor, dict[str, float]]:
+        z1, z2 = self.project(view1), self.project(view2)  # (B, D) each
+        loss = info_nce(
+            z1, z2, self.cfg.method.temperature, mask_self=self.opts["mask_self"], positive=self.opts["positive"]
+        )
+        return loss, {}
+
+    def chance_level(self, batch_size: int) -> float | None:
+        candidates = 2 * batch_size - (1 if self.opts["mask_self"] else 0)
+        return math.log(candidates)

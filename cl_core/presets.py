@@ -1,0 +1,36 @@
+"""Per-method default configs: the settings that learn well in a short CPU run (chosen by measuring).
+
+``preset_config("byol")`` is the starting point of the CLI and the app; explicit settings override it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cl_core.augment import AUG_PRESETS, apply_preset
+from cl_core.config import Config, ConfigError
+from cl_core.methods import get_method_class
+
+
+def preset_config(method: str = "simclr", dataset: str = "digits") -> Config:
+    """The method's preset (augmentation recipe, temperature, learning rate, heads) on ``dataset``."""
+    cls = get_method_class(method)
+    cfg = Config()
+    cfg.method.name = method
+    cfg.data.name = dataset
+    preset: dict[str, Any] = dict(cls.PRESET)
+    aug = preset.pop("augment", method if method in AUG_PRESETS else "simclr")
+    cfg.augment = apply_preset(cfg.augment, aug)
+    for name, value in preset.items():
+        cfg.set(name, value)
+    return cfg
+
+
+def augment_preset_names() -> list[str]:
+    return list(AUG_PRESETS)
+
+
+def set_augment_preset(cfg: Config, name: str) -> None:
+    if name not in AUG_PRESETS:
+        raise ConfigError("augment.preset", f"unknown preset {name!r}; known: {', '.join(AUG_PRESETS)}")
+    cfg.augment = apply_preset(cfg.augment, name)

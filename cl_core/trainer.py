@@ -1,0 +1,463 @@
+"""The training loop: budget, optimiser and schedule, NaN guard, stop signal, snapshots, summary.
+
+``train(cfg, run_dir)`` trains one method on one data set until the first of its budgets (steps,
+epochs, seconds) runs out, a stop is requested, or the loss stops being finite. Everything it
+reports goes through callbacks; ``RunDirCallback`` writes the run directory of DESIGN.md.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from cl_core import metrics
+from cl_core.augment import Augmenter, to_float
+from cl_core.config import Config
+from cl_core.data import ImageData, load_data
+from cl_core.methods import Method, build_method
+from cl_core.optim import build_optimizer, lr_at
+from cl_core.runs import RunWriter
+
+
+class Callback:
+    """Hooks the loop calls; override what you need."""
+
+    def on_start(self, info: dict[str, Any]) -> None: ...
+    def on_log(self, row: dict[str, Any]) -> None: ...
+    def on_snapshot(self, step: int, arrays: dict[str, np.ndarray], row: dict[str, Any]) -> None: ...
+    def on_end(self, state: str, message: str, summary: dict[str, Any]) -> None: ...
+
+
+@dataclass
+class TrainResult:
+    state: str  # completed | stopped | failed
+    message: str
+    summary: dict[str, Any]
+    method: Method | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """``auto`` picks CUDA, then Apple's MPS, then the CPU."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    return torch.device(name)
+
+
+def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype for a precision setting, or None for plain fp32 (``auto``: bf16 on CUDA)."""
+    if precision == "bf16":
+        return torch.bfloat16
+    if precision == "fp16":
+        return torch.float16
+    if precision == "auto" and device.type == "cuda" and torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return None
+
+
+class Budget:
+    """Progress in [0, 1] as the largest share used of the step, epoch and seconds budgets."""
+
+    def __init__(self, steps: int, epochs: float, seconds: float, steps_per_epoch: float, start_step: int = 0):
+        self.steps, self.epochs, self.seconds = steps, epochs, seconds
+        self.steps_per_epoch, self.start_step = steps_per_epoch, start_step
+        self.t0 = time.perf_counter()
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.t0
+
+    def progress(self, step: int) -> float:
+        done = step - self.start_step
+        shares = [
+            done / self.steps if self.steps else 0.0,
+            done / (self.epochs * self.steps_per_epoch) if self.epochs else 0.0,
+            self.elapsed() / self.seconds if self.seconds else 0.0,
+        ]
+        return min(1.0, max(shares))
+
+    def total_steps(self, step: int) -> int:
+        """The best current estimate of the step this run will end at (exact for step/epoch budgets)."""
+        p = self.progress(step)
+        done = step - self.start_step
+        return self.start_step + (max(done + 1, math.ceil(done / p)) if p > 0 else 10**6)
+
+
+@dataclass
+class _Setup:
+    data: ImageData
+    device: torch.device
+    train_images: Tensor  # (N, 3, H, W) uint8 on the device
+    probe_images: Tensor  # (P, 3, H, W) uint8
+    probe_labels: np.ndarray
+    probe_index: np.ndarray
+    probe_views: tuple[Tensor, Tensor]  # fixed augmented views of the probe batch, (M, 3, S, S) each
+    augmenter: Augmenter
+    size: int
+
+
+def _setup(cfg: Config, device: torch.device) -> _Setup:
+    d = cfg.data
+    data = load_data(d.name, root=d.root, image_size=d.image_size, max_train=d.max_train, seed=cfg.train.seed)
+    to_dev = lambda a: torch.from_numpy(np.ascontiguousarray(a)).permute(0, 3, 1, 2).contiguous().to(device)  # noqa: E731
+    rng = np.random.default_rng(cfg.train.seed + 1)
+    n_probe = min(d.probe_size, len(data.test_images))
+    probe_index = np.sort(rng.choice(len(data.test_images), n_probe, replace=False))
+    labels = data.test_labels if data.test_labels is not None else np.zeros(len(data.test_images), np.int64)
+    size = data.train_images.shape[1]
+    augmenter = Augmenter(cfg.augment, size)
+    probe_images = to_dev(data.test_images[probe_index])
+    gen = torch.Generator(device=device).manual_seed(cfg.train.seed + 2)
+    m = min(cfg.train.probe_pairs, n_probe)
+    probe_views = augmenter.two_views(probe_images[:m], gen)
+    return _Setup(
+        data,
+        device,
+        to_dev(data.train_images),
+        probe_images,
+        labels[probe_index],
+        probe_index,
+        probe_views,
+        augmenter,
+        size,
+    )
+
+
+@torch.no_grad()
+def _embed(method: Method, images: Tensor, size: int, batch: int = 512) -> tuple[Tensor, Tensor]:
+    """Backbone features (N, F) and projections (N, D) of un-augmented uint8 images, in eval mode."""
+    feats, projs = [], []
+    for i in range(0, len(images), batch):
+        x = to_float(images[i : i + batch], size)
+        f = method.embed(x)
+        feats.append(f.float())
+        projs.append(method.head(f).float())
+    return torch.cat(feats), torch.cat(projs)
+
+
+def _knn(
+    method: Method, s: _Setup, max_train: int, queries: Tensor, query_labels: np.ndarray, seed: int
+) -> tuple[float | None, int]:
+    """kNN top-1 of ``queries`` against up to ``max_train`` training images (None without labels)."""
+    if s.data.train_labels is None or query_labels is None:
+        return None, 0
+    idx = np.random.default_rng(seed).permutation(len(s.train_images))[:max_train]
+    bank, _ = _embed(method, s.train_images[torch.from_numpy(idx).to(s.device)], s.size)
+    q, _ = _embed(method, queries, s.size)
+    bank_labels = torch.from_numpy(s.data.train_labels[idx]).to(bank.device)
+    return metrics.knn_top1(bank, bank_labels, q, torch.from_numpy(np.asarray(query_labels)).to(q.device)), len(idx)
+
+
+def _snapshot(method: Method, cfg: Config, s: _Setup, step: int) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Probe-set embeddings, the probe batch's similarity matrix and the cheap diagnostics at ``step``."""
+    was_training = method.training
+    method.eval()
+    with torch.no_grad():
+        feats, projs = _embed(method, s.probe_images, s.size)
+        z1, z2 = (method.head(method.embed(v)).float() for v in s.probe_views)
+    method.train(was_training)
+    zn = torch.nn.functional.normalize(torch.cat([z1, z2]), dim=1)
+    diag = metrics.cheap_diagnostics(z1, z2, cfg.method.temperature)
+    diag["effective_rank_features"] = metrics.effective_rank(feats)
+    arrays = {
+        "step": np.array(step),
+        "features": feats.cpu().numpy(),
+        "projections": projs.cpu().numpy(),
+        "labels": s.probe_labels,
+        "probe_index": s.probe_index,
+        "z1": z1.cpu().numpy(),
+        "z2": z2.cpu().numpy(),
+        "similarity": (zn @ zn.T).cpu().numpy(),
+        "singular_values_features": metrics.singular_values(feats).cpu().numpy(),
+        "singular_values_projections": metrics.singular_values(projs).cpu().numpy(),
+    }
+    return arrays, diag
+
+
+def _verdict(method: Method, cfg: Config, diag: dict[str, float], recent_loss: float | None) -> metrics.Verdict:
+    return metrics.diagnose(
+        diag,
+        dim=cfg.method.proj_dim if method.has_projector else method.backbone.out_dim,
+        loss=recent_loss,
+        chance=method.chance_level(cfg.train.batch_size),
+        temperature=cfg.method.temperature,
+        uses_temperature=method.USES_TEMPERATURE,
+    )
+
+
+def _nan_message(step: int, last_loss: float | None, cfg: Config, dtype: torch.dtype | None) -> str:
+    t, m = cfg.train, cfg.method
+    causes = [f"the learning rate {t.lr:g} is too high (try {t.lr / 10:g})"]
+    if cfg.method.name in ("simclr", "moco", "swav") and m.temperature < 0.05:
+        causes.insert(0, f"the temperature {m.temperature:g} is too low: exp(1/T) overflows (try 0.1 or more)")
+    if dtype == torch.float16:
+        causes.insert(0, "fp16 overflowed (try precision bf16 or fp32)")
+    last = "none yet" if last_loss is None else f"{last_loss:.4g}"
+    return (
+        f"The loss became NaN or infinite at step {step} (last finite loss: {last}). "
+        f"Likely cause: {'; or '.join(causes)}. Everything logged before it is kept."
+    )
+
+
+def train(
+    cfg: Config,
+    run_dir: str | Path | None = None,
+    callbacks: list[Callback] | tuple = (),
+    stop: threading.Event | None = None,
+    resume: bool = False,
+) -> TrainResult:
+    """Train ``cfg`` (validated here) and return the final state, message and summary.
+
+    With ``run_dir`` the run directory is written (``resume`` continues the run saved there:
+    model, optimiser and step counter come back and metrics append). ``stop`` ends it cleanly.
+    """
+    cfg.validate()
+    callbacks = list(callbacks)
+    if run_dir is not None:
+        callbacks.insert(0, RunDirCallback(run_dir, cfg, append=resume))
+    stop = stop or threading.Event()
+    t = cfg.train
+    if t.threads:
+        torch.set_num_threads(t.threads)
+    torch.manual_seed(t.seed)
+    device = resolve_device(t.device)
+    try:
+        s = _setup(cfg, device)
+    except Exception as e:  # a data set that cannot be read: a failed run, not a crash
+        for cb in callbacks:
+            cb.on_end("failed", str(e), {})
+        raise
+    return _Loop(cfg, s, callbacks, stop, run_dir if resume else None).run()
+
+
+class _Loop:
+    """One training run's state; ``run()`` is the loop itself."""
+
+    def __init__(
+        self, cfg: Config, s: _Setup, callbacks: list[Callback], stop: threading.Event, resume_from: str | Path | None
+    ):
+        self.cfg, self.s, self.callbacks, self.stop = cfg, s, callbacks, stop
+        t = cfg.train
+        self.method = build_method(cfg).to(s.device)
+        if t.channels_last:
+            self.method = self.method.to(memory_format=torch.channels_last)
+        self.forward = torch.compile(self.method.training_step) if t.compile else self.method.training_step
+        self.opt = build_optimizer(self.method, t)
+        self.dtype = autocast_dtype(t.precision, s.device)
+        self.scaler = torch.amp.GradScaler(s.device.type, enabled=self.dtype == torch.float16)
+        self.step, self.offset_seconds, self.history = 0, 0.0, []
+        if resume_from is not None:
+            self._load_checkpoint(Path(resume_from))
+        n = len(s.train_images)
+        self.batch = min(t.batch_size, n)
+        self.steps_per_epoch = n / self.batch
+        self.gen = torch.Generator(device=s.device).manual_seed(t.seed + 3 + self.step)
+        self.order = torch.empty(0, dtype=torch.long, device=s.device)
+        snaps = t.snapshots
+        self.snapshot_marks = [k / snaps for k in range(1, snaps)] if snaps > 1 else []
+        self.snapshot_count = 0
+
+    def _load_checkpoint(self, run_dir: Path) -> None:
+        ck = torch.load(run_dir / "checkpoint.pt", map_location=self.s.device, weights_only=True)
+        self.method.load_state_dict(ck["model"])
+        self.opt.load_state_dict(ck["optimizer"])
+        self.step, self.offset_seconds = int(ck["step"]), float(ck["seconds"])
+
+    def _next_batch(self) -> Tensor:
+        if len(self.order) < self.batch:  # a fresh permutation each epoch; the last partial batch is dropped
+            self.order = torch.randperm(len(self.s.train_images), generator=self.gen, device=self.s.device)
+        idx, self.order = self.order[: self.batch], self.order[self.batch :]
+        return self.s.train_images[idx]
+
+    def _train_step(self, budget: Budget) -> tuple[float, dict[str, float]]:
+        batch = self._next_batch()
+        with torch.no_grad():
+            v1, v2 = self.s.augmenter.two_views(batch, self.gen)
+        if self.cfg.train.channels_last:
+            v1, v2 = (v.contiguous(memory_format=torch.channels_last) for v in (v1, v2))
+        lr = lr_at(budget.progress(self.step), self.cfg.train)
+        for group in self.opt.param_groups:
+            group["lr"] = lr * group.get("lr_scale", 1.0)
+        with torch.autocast(self.s.device.type, dtype=self.dtype or torch.float32, enabled=self.dtype is not None):
+            loss, logs = self.forward(v1, v2)
+        if not torch.isfinite(loss):
+            raise FloatingPointError
+        self.opt.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.opt)
+        self.scaler.update()
+        self.step += 1
+        self.method.on_step_end(self.step, budget.total_steps(self.step))
+        return float(loss.detach()), {"lr": lr, **logs}
+
+    def run(self) -> TrainResult:
+        cfg, t = self.cfg, self.cfg.train
+        self.budget = budget = Budget(t.steps, t.epochs, t.seconds, self.steps_per_epoch, start_step=self.step)
+        info = {
+            "device": str(self.s.device),
+            "train_size": len(self.s.train_images),
+            "batch_size": self.batch,
+            "image_size": self.s.size,
+            "chance_level": self.method.chance_level(self.batch),
+            "start_step": self.step,
+        }
+        for cb in self.callbacks:
+            cb.on_start(info)
+        self.method.train()
+        train_seconds, diag_seconds, last_loss, recent = 0.0, 0.0, None, []
+        state, message = "completed", ""
+        if self.step == 0 and t.snapshots:
+            diag_seconds += self._take_snapshot(None)
+        while budget.progress(self.step) < 1.0:
+            if self.stop.is_set():
+                state, message = "stopped", f"Stopped by request at step {self.step}."
+                break
+            t0 = time.perf_counter()
+            try:
+                loss, logs = self._train_step(budget)
+            except FloatingPointError:
+                state, message = "failed", _nan_message(self.step + 1, last_loss, cfg, self.dtype)
+                break
+            train_seconds += time.perf_counter() - t0
+            last_loss = loss
+            recent = (recent + [loss])[-20:]
+            if self.step % t.log_every == 0 or budget.progress(self.step) >= 1.0:
+                self._log(loss, logs, budget)
+            p = budget.progress(self.step)
+            if self.snapshot_marks and p >= self.snapshot_marks[0] and p < 1.0:
+                while self.snapshot_marks and p >= self.snapshot_marks[0]:
+                    self.snapshot_marks.pop(0)
+                diag_seconds += self._take_snapshot(float(np.mean(recent)))
+        if t.snapshots and state != "failed" and self.step > 0:
+            diag_seconds += self._take_snapshot(float(np.mean(recent)) if recent else None)
+        summary = self._summary(state, budget, train_seconds, diag_seconds, recent)
+        self._save()
+        for cb in self.callbacks:
+            cb.on_end(state, message or summary.get("verdict_message", ""), summary)
+        return TrainResult(state, message, summary, self.method, self.history)
+
+    def _row(self, budget: Budget) -> dict[str, Any]:
+        return {
+            "step": self.step,
+            "epoch": round(self.step / self.steps_per_epoch, 4),
+            "seconds": round(self.offset_seconds + budget.elapsed(), 3),
+            "progress": round(budget.progress(self.step), 4),
+        }
+
+    def _log(self, loss: float, logs: dict[str, float], budget: Budget) -> None:
+        row = {**self._row(budget), "loss": loss, **{k: float(v) for k, v in logs.items()}}
+        self.history.append(row)
+        for cb in self.callbacks:
+            cb.on_log(row)
+
+    def _take_snapshot(self, recent_loss: float | None) -> float:
+        """Snapshot + cheap diagnostics (+ kNN every other snapshot); returns the seconds it took."""
+        t0 = time.perf_counter()
+        arrays, diag = _snapshot(self.method, self.cfg, self.s, self.step)
+        if self.snapshot_count % 2 == 0:
+            knn, n = _knn(self.method, self.s, 1000, self.s.probe_images, self.s.probe_labels, self.cfg.train.seed)
+            if knn is not None:
+                diag.update(knn_top1=knn, knn_memory=n, knn_queries=len(self.s.probe_images))
+        self.snapshot_count += 1
+        verdict = _verdict(self.method, self.cfg, diag, recent_loss)
+        row = {"step": self.step, "snapshot": True, **diag, "verdict": verdict.kind, "verdict_reasons": verdict.reasons}
+        if recent_loss is not None:
+            row["loss"] = recent_loss
+        for cb in self.callbacks:
+            cb.on_snapshot(self.step, arrays, row)
+        self.last_diag, self.last_verdict = diag, verdict
+        return time.perf_counter() - t0
+
+    def _summary(
+        self, state: str, budget: Budget, train_seconds: float, diag_seconds: float, recent: list[float]
+    ) -> dict[str, Any]:
+        t0 = time.perf_counter()
+        s, m = self.s, self.method
+        m.eval()
+        test_labels = s.data.test_labels
+        test_images = torch.from_numpy(np.ascontiguousarray(s.data.test_images)).permute(0, 3, 1, 2).to(s.device)
+        knn, n_mem = _knn(m, s, self.cfg.train.knn_max_train, test_images, test_labels, self.cfg.train.seed)
+        summary: dict[str, Any] = {
+            "state": state,
+            "steps": self.step,
+            "epochs": round(self.step / self.steps_per_epoch, 4),
+            "seconds": round(self.offset_seconds + budget.elapsed(), 3),
+            "train_seconds": round(train_seconds, 3),
+            "diagnostics_seconds": round(diag_seconds, 3),
+            "views_per_second": round(2 * self.batch * (self.step - budget.start_step) / max(train_seconds, 1e-9), 1),
+            "final_loss": float(np.mean(recent)) if recent else None,
+            "batch_size": self.batch,
+            "chance_level": m.chance_level(self.batch),
+            "knn_top1": knn,
+            "knn_protocol": f"weighted kNN, k=20, T=0.1, memory {n_mem} train images, "
+            f"queries {len(test_images)} test images, step {self.step}",
+        }
+        if knn is not None:
+            summary["linear_probe"] = self._linear_probe(n_mem)
+        diag = getattr(self, "last_diag", None)
+        if diag is not None:
+            summary.update({k: v for k, v in diag.items() if k not in ("knn_top1", "knn_memory", "knn_queries")})
+            summary["verdict"] = self.last_verdict.kind
+            summary["verdict_reasons"] = self.last_verdict.reasons
+        summary["summary_seconds"] = round(time.perf_counter() - t0, 3)
+        m.train()
+        return summary
+
+    def _linear_probe(self, max_train: int) -> float:
+        s = self.s
+        idx = np.random.default_rng(self.cfg.train.seed).permutation(len(s.train_images))[:max_train]
+        tr, _ = _embed(self.method, s.train_images[torch.from_numpy(idx).to(s.device)], s.size)
+        test = torch.from_numpy(np.ascontiguousarray(s.data.test_images)).permute(0, 3, 1, 2).to(s.device)
+        te, _ = _embed(self.method, test, s.size)
+        return metrics.linear_probe(
+            tr.cpu(), torch.from_numpy(s.data.train_labels[idx]), te.cpu(), torch.from_numpy(s.data.test_labels)
+        )
+
+    def _save(self) -> None:
+        state = {
+            "model": self.method.state_dict(),
+            "optimizer": self.opt.state_dict(),
+            "step": self.step,
+            "seconds": self.offset_seconds + self.budget.elapsed(),
+        }
+        for cb in self.callbacks:
+            if isinstance(cb, RunDirCallback):
+                cb.writer.save_state("model.pt", state["model"])
+                cb.writer.save_state("checkpoint.pt", state)
+
+
+class RunDirCallback(Callback):
+    """Writes the run directory: config, status, metrics.jsonl, snapshots, summary (DESIGN.md)."""
+
+    def __init__(self, run_dir: str | Path, cfg: Config, append: bool = False):
+        self.writer = RunWriter(run_dir, cfg.to_dict(), append=append)
+        self.writer.set_status("running", "Loading data")
+
+    def on_start(self, info: dict[str, Any]) -> None:
+        self.writer.set_status("running", "Training", started=time.time(), **info)
+
+    def on_log(self, row: dict[str, Any]) -> None:
+        self.writer.log(row)
+        self.writer.set_status(
+            "running", "Training", step=row["step"], progress=row["progress"], seconds=row["seconds"]
+        )
+
+    def on_snapshot(self, step: int, arrays: dict[str, np.ndarray], row: dict[str, Any]) -> None:
+        self.writer.snapshot(step, arrays)
+        self.writer.log(row)
+
+    def on_end(self, state: str, message: str, summary: dict[str, Any]) -> None:
+        if summary:
+            self.writer.summary(summary)
+        self.writer.set_status(state, message, finished=time.time(), step=summary.get("steps"))
