@@ -137,8 +137,8 @@ class MethodConfig:
 @dataclass
 class TrainConfig:
     backbone: str = "small_cnn"  # small_cnn | resnet18
-    width: int = 32  # channels of the first stage; later stages double it
-    batch_size: int = 256
+    width: int = 16  # channels of the first stage; later stages double it
+    batch_size: int = 128
     optimizer: str = "adamw"  # adamw | sgd | lars
     lr: float = 2e-3
     weight_decay: float = 1e-4
@@ -152,6 +152,9 @@ class TrainConfig:
     precision: str = "auto"  # auto | fp32 | bf16 | fp16
     channels_last: bool = False
     compile: bool = False
+    profile: bool = False  # time augmentation, forward, backward, optimiser (syncs the device around each)
+    sync_bn: bool = False  # SyncBatchNorm across processes under torchrun (CUDA only)
+    stream_data: bool = False  # keep images in host memory and copy each batch (auto when > 25% of free GPU memory)
     log_every: int = 10  # steps between metrics.jsonl rows
     snapshots: int = 8  # snapshots taken at evenly spaced points of the run (plus the last step)
     probe_pairs: int = 32  # images in the fixed probe batch whose 2N x 2N similarity matrix is saved

@@ -1,0 +1,49 @@
+import csv
+import io
+
+import numpy as np
+import pytest
+
+from cl_core import report
+from cl_core.__main__ import main
+from cl_core.runs import load_run
+from cl_core.trainer import train
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    from conftest import tiny_config
+
+    path = tmp_path_factory.mktemp("runs") / "r"
+    train(tiny_config(), path)
+    return load_run(path)
+
+
+def test_eval_prints_the_diagnostics_and_writes_a_self_contained_report(run, tmp_path, capsys):
+    html = tmp_path / "report.html"
+    assert main(["eval", str(run.path), "--html", str(html)]) == 0
+    out = capsys.readouterr().out
+    assert "knn_top1" in out and "verdict" in out and "k=20, T=0.1" in out
+    page = html.read_text()
+    assert page.count("Plotly.newPlot") >= 7 and "<script src=" not in page and 'src="http' not in page
+    assert run.summary["verdict"] in page
+
+
+def test_projector_export_is_what_tensorboard_reads(run, tmp_path):
+    vectors, meta = report.export_projector(run, tmp_path)
+    vec = np.loadtxt(vectors, delimiter="\t")
+    rows = meta.read_text().splitlines()
+    assert rows[0] == "index\tlabel\tclass" and len(rows) == len(vec) + 1
+    assert vec.shape == run.snapshot(run.snapshot_steps()[-1])["features"].shape
+    assert all(len(r.split("\t")) == 3 for r in rows)
+
+
+def test_metrics_csv_has_one_row_per_logged_step(run):
+    rows = list(csv.DictReader(io.StringIO(report.metrics_csv(run))))
+    assert [int(r["step"]) for r in rows] == [1, 2, 3, 4, 5, 6] and "loss" in rows[0]
+
+
+def test_snapshot_pairs_split_the_matrix_into_positives_and_negatives():
+    z = np.eye(4)[[0, 1, 0, 1]]  # view 2 equals view 1: positives have cosine 1
+    pos, neg = report.snapshot_pairs({"similarity": z @ z.T})
+    assert pos.tolist() == [1, 1, 1, 1] and len(neg) == 4 * 4 - 4 - 4
