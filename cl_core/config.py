@@ -278,6 +278,21 @@ class Config:
         return self
 
 
+def _check_device_present(device: str) -> None:
+    import torch
+
+    if device.startswith("cuda"):
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        index = int(device[5:]) if device[5:].isdigit() else 0
+        if device[5:] and not device[5:].isdigit():
+            raise ConfigError("train.device", f"expected cuda:N with N a number; got {device!r}")
+        if index >= count:
+            found = f"{count} CUDA device(s)" if count else "no CUDA GPU"
+            raise ConfigError("train.device", f"{device} is not available ({found} here); use auto or cpu")
+    if device == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ConfigError("train.device", "Apple's MPS is not available here; use auto or cpu")
+
+
 def _method_names() -> list[str]:
     from cl_core.methods import METHODS
 
