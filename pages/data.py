@@ -1,0 +1,172 @@
+"""Data & augmentations: the data set, samples per class, every augmentation knob and a gallery of views."""
+
+import numpy as np
+import streamlit as st
+
+import ui
+from cl_core.augment import AUG_PRESETS, apply_preset
+from cl_core.data import DATASETS, available_datasets
+from ui import t
+
+ui.init_session()
+
+UPLOAD, FOLDER = "upload", "folder"
+
+st.title(t("Data & augmentations"))
+c = ui.cfg()
+
+# ----------------------------------------------------------------------------------------------------- data set
+ready = [n for n, ok in available_datasets(c.data.root).items() if ok]
+missing = [ui.DATASET_TITLES.get(n, n) for n in DATASETS if n not in ready]
+current = c.data.name
+source = current if current in ready else (UPLOAD if "/uploads/" in current else FOLDER)
+if ui.K.WIDGET + "data.source" not in st.session_state:
+    st.session_state[ui.K.WIDGET + "data.source"] = source
+titles = {**ui.DATASET_TITLES, UPLOAD: t("Upload a zip of images…"), FOLDER: t("A folder of images on this computer…")}
+col_pick, col_info = st.columns([2, 3], gap="large")
+with col_pick:
+    choice = st.selectbox(
+        t("Data set"), [*ready, UPLOAD, FOLDER], key=ui.K.WIDGET + "data.source", format_func=lambda n: titles.get(n, n)
+    )
+    if choice in ready:
+        c.data.name = choice
+    elif choice == UPLOAD:
+        up = st.file_uploader(t("Zip of images (one sub-folder per class)"), type=["zip"])
+        if up is not None:
+            c.data.name = f"folder:{ui.save_upload(up.name, up.getvalue())}"
+    else:
+        path = st.text_input(
+            t("Folder path"),
+            value=current.removeprefix("folder:") if source == FOLDER else "",
+            help=t("One sub-folder per class; train/ and test/ sub-folders are used when present."),
+        )
+        if path:
+            c.data.name = f"folder:{path}"
+    if missing:
+        st.caption(
+            t(
+                "Not found in `{root}`: {sets}. Put their files there to use them (the app never downloads).",
+                root=c.data.root,
+                sets=", ".join(missing),
+            )
+        )
+    with st.expander(t("Data options")):
+        ui.bound(
+            st.number_input, "Image size (0 = the set's own)", "data.image_size", min_value=0, max_value=512, step=8
+        )
+        ui.bound(st.number_input, "Training images (0 = all)", "data.max_train", min_value=0, step=500)
+        ui.bound(
+            st.number_input,
+            "Probe images (embedded at each snapshot)",
+            "data.probe_size",
+            min_value=2,
+            max_value=20000,
+            step=64,
+        )
+
+data = None
+with col_info, ui.guard():
+    if c.data.name.startswith("folder:") and choice not in ready:
+        st.caption(ui.folder_report(c.data.name, c.data.image_size, c.train.seed))
+    if choice in ready or c.data.name.startswith("folder:"):
+        data = ui.dataset(c.data.name, c.data.root, c.data.image_size, c.train.seed)
+        st.markdown(f"**{data.describe()}**")
+        st.caption(t("Samples per class (training split)"))
+        labels = data.train_labels if data.train_labels is not None else np.zeros(len(data.train_images), int)
+        names = data.class_names or [t("all images")]
+        shown = names[:12]
+        grid = st.columns(2)
+        for k, name in enumerate(shown):
+            idx = np.flatnonzero(labels == k)[:6]
+            if len(idx):
+                grid[k % 2].image(ui.image_grid(data.train_images[idx], cols=6, gap=3, cell=48), caption=name)
+        if len(names) > len(shown):
+            st.caption(t("… and {n} more classes.", n=len(names) - len(shown)))
+if data is None:
+    st.stop()
+
+# ------------------------------------------------------------------------------------------------ augmentations
+st.divider()
+st.header(t("Augmentations"))
+knobs, gallery = st.columns([2, 3], gap="large")
+
+
+def use_preset() -> None:
+    c.augment = apply_preset(c.augment, st.session_state[ui.K.AUG_PRESET])
+    ui.forget_widgets("augment.")
+
+
+with knobs:
+    settings = c.augment.__dict__
+    match = next((n for n, p in AUG_PRESETS.items() if all(settings[k] == v for k, v in p.settings.items())), None)
+    if match:
+        st.session_state[ui.K.AUG_PRESET] = match
+    st.selectbox(
+        t("Method preset"),
+        list(AUG_PRESETS),
+        key=ui.K.AUG_PRESET,
+        on_change=use_preset,
+        format_func=lambda n: AUG_PRESETS[n].title,
+        index=None,
+        placeholder=t("custom settings"),
+    )
+    if match:
+        st.caption(t("Source: {s}", s=AUG_PRESETS[match].source))
+    else:
+        st.caption(t("Custom settings (no preset matches)."))
+    p = {"min_value": 0.0, "max_value": 1.0, "step": 0.05}
+    with st.expander(t("Crop and flip"), expanded=True):
+        ui.bound_range(
+            "Crop area (share of the image)",
+            "augment.crop_scale_min",
+            "augment.crop_scale_max",
+            min_value=0.01,
+            max_value=1.0,
+            step=0.01,
+        )
+        ui.bound_range(
+            "Crop aspect ratio (w/h)",
+            "augment.crop_ratio_min",
+            "augment.crop_ratio_max",
+            min_value=0.25,
+            max_value=4.0,
+            step=0.05,
+        )
+        ui.bound(st.slider, "Flip probability", "augment.flip_p", **p)
+    with st.expander(t("Colour"), expanded=True):
+        ui.bound(st.slider, "Colour jitter probability", "augment.jitter_p", **p)
+        ui.bound(
+            st.slider,
+            "Jitter strength (scales all four)",
+            "augment.jitter_strength",
+            min_value=0.0,
+            max_value=4.0,
+            step=0.05,
+        )
+        for name in ("brightness", "contrast", "saturation"):
+            ui.bound(st.slider, name.capitalize(), f"augment.{name}", **p)
+        ui.bound(st.slider, "Hue", "augment.hue", min_value=0.0, max_value=0.5, step=0.01)
+        ui.bound(st.slider, "Greyscale probability", "augment.grey_p", **p)
+    with st.expander(t("Blur and solarize")):
+        ui.bound(st.slider, "Blur probability", "augment.blur_p", **p)
+        ui.bound_range(
+            "Blur sigma (pixels)",
+            "augment.blur_sigma_min",
+            "augment.blur_sigma_max",
+            min_value=0.05,
+            max_value=10.0,
+            step=0.05,
+        )
+        ui.bound(st.slider, "Solarize probability", "augment.solarize_p", **p)
+        ui.bound(st.slider, "Solarize threshold", "augment.solarize_threshold", **p)
+
+with gallery, ui.guard():
+    top = st.columns([3, 1])
+    top[0].markdown(t("**Originals and their two views**, drawn by the same batched augmenter the trainer uses."))
+    if top[1].button(t("🎲 Re-draw"), width="stretch"):
+        st.session_state[ui.K.AUG_SEED] += 1
+    c.augment.validate()
+    images, v1, v2 = ui.gallery(c, st.session_state[ui.K.AUG_SEED], n=8)
+    for caption, row in ((t("originals"), images), (t("view 1"), v1), (t("view 2"), v2)):
+        st.image(ui.image_grid(row, cols=8), caption=caption, width="stretch")
+    st.caption(t("These settings carry over to Train. Seed {s}.", s=st.session_state[ui.K.AUG_SEED]))

@@ -1,0 +1,124 @@
+"""Diagnostics: spectrum, rank and std, alignment–uniformity, kNN over steps, the verdict, and a what-if."""
+
+import numpy as np
+import streamlit as st
+
+import ui
+from cl_core import figures
+from cl_core.metrics import temperature_floor
+from ui import t
+
+ui.init_session()
+
+st.title(t("Diagnostics"))
+run = ui.need_run()
+steps = run.snapshot_steps()
+snaps = [m for m in run.metrics if m.get("snapshot")]
+if not steps or not snaps:
+    if run.state in ui.ACTIVE:
+        st.info(t("Run {id} has no snapshot yet: the first one is written after its first steps.", id=run.id))
+    else:
+        st.info(
+            t(
+                "Run {id} ended before its first snapshot: pick another run in the sidebar, or Continue it on Train.",
+                id=run.id,
+            )
+        )
+    st.stop()
+path, name = str(run.path), run.config.get("method", {}).get("name", "run")
+
+ui.verdict_banner(snaps[-1].get("verdict"), snaps[-1].get("verdict_reasons", []))
+st.caption(t("Verdict at step {s}, from the probe batch's two views.", s=snaps[-1]["step"]))
+
+left, right = st.columns(2, gap="large")
+with left:
+    space = st.segmented_control(
+        t("Spectrum of"),
+        ["features", "projections"],
+        default="features",
+        required=True,
+        key="diag_space",
+        format_func=lambda s: t(f"{s} (probe set)"),
+    )
+    svs = [ui.snapshot(path, s)[f"singular_values_{space}"] for s in steps]
+    ui.chart(figures.spectrum(svs, steps), key="diag_spectrum", height=480, legend="right")
+with right:
+    ui.chart(ui.rank_std_figure(path, ui.stamp(run.path), height=560), key="diag_rank")
+
+left, right = st.columns(2, gap="large")
+with left:
+    au = {
+        "name": name,
+        "steps": [r["step"] for r in snaps],
+        "alignment": [r["alignment"] for r in snaps],
+        "uniformity": [r["uniformity"] for r in snaps],
+    }
+    ui.chart(figures.align_uniform([au]), key="diag_au", height=480)
+with right:
+    knn = [r for r in snaps if r.get("knn_top1") is not None]
+    if knn:
+        curve = {"name": name, "steps": [r["step"] for r in knn], "knn": [r["knn_top1"] for r in knn]}
+        ui.chart(figures.knn_curve([curve]), key="diag_knn", height=480)
+        st.caption(
+            t(
+                "Protocol: weighted kNN, k=20, T=0.1, on L2-normalised backbone features; memory {m} training "
+                "images, queries {q} probe images of the test split, at steps {s}.",
+                m=knn[-1].get("knn_memory", "?"),
+                q=knn[-1].get("knn_queries", "?"),
+                s=", ".join(str(r["step"]) for r in knn),
+            )
+        )
+    else:
+        st.info(t("No kNN measurement yet (the data set has no labels, or no snapshot measured it)."))
+    if run.summary.get("knn_top1") is not None:
+        st.caption(t("Final: {v:.1%} — {p}.", v=run.summary["knn_top1"], p=run.summary.get("knn_protocol", "")))
+
+st.divider()
+st.header(t("What if? Temperature and margin, without retraining"))
+st.caption(t("The loss recomputed on the probe batch's two views (frozen embeddings) at any temperature and margin."))
+
+
+@st.fragment
+def what_if() -> None:
+    trained = run.config.get("method", {})
+    c1, c2, c3 = st.columns(3)
+    step = c1.select_slider(t("Snapshot step"), options=steps, value=steps[-1], key=f"wi_step.{steps[-1]}")
+    temps = sorted({0.01, 0.02, 0.05, 0.07, 0.1, 0.15, 0.2, 0.3, 0.5, 0.7, 1.0, 2.0, trained.get("temperature", 0.2)})
+    temp = c2.select_slider(t("Temperature T"), options=temps, value=trained.get("temperature", 0.2), key="wi_t")
+    margin = c3.slider(t("Margin m"), 0.0, 2.5, float(trained.get("margin", 1.0)), 0.05, key="wi_m")
+    r = ui.what_if(path, step, temp, margin)
+    sim = ui.snapshot(path, step)["similarity"]
+    m = len(sim) // 2
+    cols = st.columns(5)
+    cols[0].metric(
+        t("NT-Xent loss"),
+        f"{r['loss']:.3f}",
+        help=t(
+            "floor {f:.3f}, chance ln(2M−1) = {c:.3f} for M = {m}",
+            f=temperature_floor(m, temp),
+            c=np.log(2 * m - 1),
+            m=m,
+        ),
+    )
+    cols[1].metric(t("Contrast accuracy"), f"{r['contrast_acc']:.0%}", help=t("Anchors whose positive wins."))
+    cols[2].metric(
+        t("Contrast entropy"),
+        f"{r['contrast_entropy']:.2f}",
+        help=t("Entropy of the softmax over candidates; max ln(2M−1) = {c:.2f}.", c=np.log(2 * m - 1)),
+    )
+    cols[3].metric(t("Margin loss"), f"{r['margin_loss']:.3f}")
+    cols[4].metric(
+        t("Inside the margin"),
+        f"{r['inside_margin']:.0%}",
+        help=t("Share of negative pairs closer than the margin: the ones the margin loss still pushes."),
+    )
+    a, b = st.columns(2, gap="large")
+    with a:
+        ui.chart(figures.negative_weights(r["negative_weights"]), key="wi_weights", height=430)
+    pos, neg = ui.pair_similarities(sim, cross_only=True)
+    dist = [np.sqrt(np.clip(2 - 2 * v, 0, None)) for v in (pos, neg)]
+    with b:
+        ui.chart(figures.distance_histograms(*dist, margin), key="wi_dist", height=430)
+
+
+what_if()

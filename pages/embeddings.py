@@ -1,0 +1,125 @@
+"""Embeddings: the probe set in 2-D / 3-D (UMAP, PCA, t-SNE), step by step, with the images behind the points."""
+
+import numpy as np
+import streamlit as st
+
+import ui
+from cl_core import figures
+from cl_core.methods import METHODS
+from cl_core.projection import umap_ready
+from ui import t
+
+ui.init_session()
+
+st.title(t("Embeddings"))
+run = ui.need_run()
+steps = run.snapshot_steps()
+if not steps:
+    if run.state in ui.ACTIVE:
+        st.info(t("Run {id} has no snapshot yet: the first one is written after its first steps.", id=run.id))
+    else:
+        st.info(
+            t(
+                "Run {id} ended before its first snapshot: pick another run in the sidebar, or Continue it on Train.",
+                id=run.id,
+            )
+        )
+    st.stop()
+
+PROJ = {"umap": "UMAP", "pca": "PCA", "tsne": "t-SNE"}
+SPACE = {"features": t("backbone"), "projections": t("projection head")}
+c1, c2, c3, c4 = st.columns([3, 2, 3, 2], vertical_alignment="bottom")
+method = c1.segmented_control(
+    t("Projection"), list(PROJ), format_func=PROJ.get, default="umap", required=True, key="emb_method"
+)
+dim = c2.segmented_control(
+    t("Dimensions"), [2, 3], format_func=lambda d: f"{d}-D", default=2, required=True, key="emb_dim"
+)
+space = c3.segmented_control(
+    t("Space"),
+    list(SPACE),
+    format_func=SPACE.get,
+    default="features",
+    required=True,
+    key="emb_space",
+    help=t("Backbone features are what kNN and linear probes use; the projection head output is what the loss sees."),
+)
+play = c4.toggle(t("▶ Play all steps"), key="emb_play", help=t("An animation over every snapshot, with a slider."))
+step = st.select_slider(
+    t("Training step"),
+    options=steps,
+    value=steps[-1],
+    key=f"emb_step.{steps[-1]}",
+    disabled=play,
+    help=t("Snapshots are saved at evenly spaced steps of the run."),
+)
+
+shown = method
+if method == "umap" and not umap_ready():
+    shown = "pca"
+
+    @st.fragment(run_every=2.0)
+    def wait_for_umap() -> None:
+        st.info(t("UMAP is warming up (it compiles once per app start, about 10 s): showing PCA meanwhile."))
+        if umap_ready():
+            st.rerun()
+
+    wait_for_umap()
+
+upto = steps if play else steps[: steps.index(step) + 1]
+snap = ui.snapshot(str(run.path), upto[-1])
+data = ui.run_dataset(run)
+names = data.class_names if data is not None else None
+points = ui.projections(str(run.path), tuple(upto), space, shown, dim)
+fig = figures.projection_scatter(
+    points if play else points[-1:], snap["labels"], names, upto if play else upto[-1:], method=PROJ[shown]
+)
+if not play:
+    fig = ui.still(fig)
+    fig.update_layout(
+        title_text=t("{m} of {n} probe images at step {s}", m=PROJ[shown], n=len(snap["labels"]), s=upto[-1])
+    )
+
+chart, side = st.columns([3, 1], gap="medium")
+with chart:
+    selectable = dim == 2 and not play
+    if selectable:
+        fig.update_layout(dragmode="lasso")
+        event = ui.chart(
+            fig, key="emb_chart", legend="right", on_select="rerun", selection_mode=("points", "box", "lasso")
+        )
+    else:
+        ui.chart(fig, key="emb_chart_3d" if dim == 3 else "emb_chart_play", legend="right")
+with side:
+    if shown == "pca":
+        st.markdown(
+            t(
+                "**PCA** is a linear view: distances are faithful, but only the two or three directions "
+                "of largest variance are shown."
+            )
+        )
+    else:
+        st.markdown(t("umap_note"))
+    if selectable:
+        st.caption(t("Draw a loop around points (or pick the box tool, or click a point) to see their images below."))
+
+if selectable and event.selection.points and data is not None:
+    picked = [p["customdata"] for p in event.selection.points if p.get("customdata") is not None]
+    picked = np.asarray([v[0] if isinstance(v, list) else v for v in picked], int)[:60]
+    test_idx = snap["probe_index"][picked]
+    st.subheader(t("{n} selected images", n=len(picked)))
+    captions = [names[k] if names else "" for k in snap["labels"][picked]]
+    st.image([ui.image_grid(data.test_images[i : i + 1], cols=1, gap=0) for i in test_idx], caption=captions, width=72)
+
+st.divider()
+left, right = st.columns(2, gap="large")
+sim = snap["similarity"]
+with left:
+    ui.chart(ui.similarity_figure(str(run.path), upto[-1]), key="emb_sim", height=560)
+with right:
+    st.markdown(t("similarity_note", m=len(sim) // 2))
+cfg = run.config.get("method", {})
+cls = METHODS.get(cfg.get("name"))
+pos, neg = ui.pair_similarities(sim)
+temperature = cfg.get("temperature") if cls is not None and cls.USES_TEMPERATURE else None
+ui.chart(figures.similarity_histograms(pos, neg, temperature), key="emb_hist", height=480)

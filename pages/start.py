@@ -1,0 +1,76 @@
+"""Start: what contrastive learning does, the device, the main tasks and the latest runs."""
+
+import numpy as np
+import streamlit as st
+
+import ui
+from ui import t
+
+ui.init_session()
+
+st.title(t("🧲 Contrastive Learning Explorer"))
+left, right = st.columns([3, 2], gap="large")
+with left:
+    st.markdown(t("intro"))
+    st.markdown(t("Training runs on: **{device}**", device=ui.device_label()))
+with right, ui.guard():
+    images, v1, v2 = ui.gallery(ui.cfg(), seed=0, n=3)
+    rows = np.stack([img for triple in zip(images, v1, v2) for img in triple])
+    st.image(ui.image_grid(rows, cols=3, gap=8, cell=96), width="stretch")
+    st.caption(
+        t(
+            "Each row: an image, then its two augmented views — a **positive pair**, pulled together. "
+            "Views in different rows are **negatives**, pushed apart."
+        )
+    )
+
+st.subheader(t("What would you like to do?"))
+cols = st.columns(4)
+for col, (page, blurb) in zip(
+    cols,
+    [
+        ("pages/data.py", "Pick a data set and see what the augmentations do to it."),
+        ("pages/train.py", "Choose a method, temperature and batch size; train and watch it live."),
+        ("pages/embeddings.py", "See the learned space with UMAP, PCA or t-SNE, step by step."),
+        ("pages/diagnostics.py", "Is it collapsing? Spectrum, rank, kNN and a temperature what-if."),
+    ],
+):
+    title, icon = ui.PAGES[page]
+    with col.container(border=True):
+        st.page_link(page, label=t(title), icon=icon)
+        st.caption(t(blurb))
+if st.button(t("▶ Quick demo run (20 s)"), type="primary", help=t("SimCLR on the built-in digits for 20 seconds.")):
+    ui.start_quick_demo()
+
+st.subheader(t("Latest runs"))
+runs = ui.all_runs()[:10]
+if not runs:
+    st.caption(t("no_runs"))
+else:
+    table = [
+        {
+            t("run"): r.id,
+            t("method"): r.config.get("method", {}).get("name"),
+            t("data"): r.config.get("data", {}).get("name"),
+            t("state"): t(r.state),
+            t("steps"): r.status.get("step") or 0,
+            t("kNN top-1"): r.summary.get("knn_top1"),
+            t("verdict"): r.summary.get("verdict", ""),
+        }
+        for r in runs
+    ]
+
+    def pick() -> None:
+        rows = st.session_state["start_runs"].selection.rows
+        if rows:
+            st.session_state[ui.K.RUN] = runs[rows[0]].id
+
+    st.dataframe(
+        table,
+        hide_index=True,
+        on_select=pick,
+        selection_mode="single-row",
+        key="start_runs",
+        column_config={t("kNN top-1"): st.column_config.NumberColumn(format="percent")},
+    )
+    st.caption(t("Select a row to make it the current run."))

@@ -1,0 +1,279 @@
+"""Train: method and settings, what they mean in numbers, Start / Stop / Continue, and the live run."""
+
+import math
+
+import streamlit as st
+
+import ui
+from cl_core.encoders import BACKBONES
+from cl_core.methods import METHODS
+from ui import t
+
+ui.init_session()
+
+st.title(t("Train"))
+c = ui.cfg()
+
+
+def pick_method() -> None:
+    ui.set_method(st.session_state["method_picker"])
+
+
+def choices(current: float, values: list[float]) -> list[float]:
+    return sorted({*values, current})
+
+
+def option_widget(name: str, opt) -> None:
+    """A method's teaching switch: bool -> toggle, choices -> selectbox, numbers -> number input in range."""
+    label, key = name.replace("_", " ").capitalize(), f"method.options.{name}"
+    if isinstance(opt.default, bool):
+        ui.bound(st.toggle, label, key, help=t(opt.help))
+    elif opt.choices:
+        ui.bound(st.selectbox, label, key, options=list(opt.choices), help=t(opt.help))
+    elif isinstance(opt.default, int):
+        ui.bound(
+            st.number_input,
+            label,
+            key,
+            min_value=None if opt.low is None else int(opt.low),
+            max_value=None if opt.high is None else int(opt.high),
+            step=1,
+            help=t(opt.help),
+        )
+    else:
+        step = 10 ** math.floor(math.log10(abs(opt.default))) if opt.default else 0.01
+        ui.bound(
+            st.number_input,
+            label,
+            key,
+            min_value=opt.low,
+            max_value=opt.high,
+            step=float(step),
+            format="%g",
+            help=t(opt.help),
+        )
+
+
+settings, numbers = st.columns([3, 2], gap="large")
+with settings:
+    st.session_state["method_picker"] = c.method.name
+    st.selectbox(
+        t("Method"), list(METHODS), key="method_picker", on_change=pick_method, format_func=lambda n: METHODS[n].TITLE
+    )
+    cls = METHODS[c.method.name]
+    st.markdown(f"{t(cls.DESCRIPTION)} [{t('Paper')}]({cls.PAPER})")
+    if cls.OPTIONS:
+        with st.container(border=True):
+            st.caption(t("Teaching switches: break the method on purpose and watch what happens."))
+            cols = st.columns(2)
+            for i, (name, opt) in enumerate(cls.OPTIONS.items()):
+                with cols[i % 2]:
+                    option_widget(name, opt)
+    a, b = st.columns(2)
+    with a:
+        if cls.USES_TEMPERATURE:
+            ui.bound(
+                st.select_slider,
+                "Temperature T",
+                "method.temperature",
+                options=choices(
+                    c.method.temperature, [0.01, 0.02, 0.05, 0.07, 0.1, 0.15, 0.2, 0.3, 0.5, 0.7, 1.0, 2.0]
+                ),
+                help=t("Divides the cosine similarities before the softmax: low T focuses on hard negatives."),
+            )
+        if cls.USES_MARGIN:
+            ui.bound(
+                st.slider,
+                "Margin m",
+                "method.margin",
+                min_value=0.0,
+                max_value=4.0,
+                step=0.05,
+                help=t("Negatives closer than m are pushed apart; farther ones are left alone."),
+            )
+        ui.bound(
+            st.select_slider,
+            "Batch size N",
+            "train.batch_size",
+            options=choices(c.train.batch_size, [2**k for k in range(3, 12)]),
+        )
+        ui.bound(
+            st.select_slider,
+            "Learning rate",
+            "train.lr",
+            format_func=lambda v: f"{v:g}",
+            options=choices(c.train.lr, [1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 5e-2, 0.1, 0.3, 1.0]),
+        )
+        ui.bound(
+            st.selectbox,
+            "Backbone",
+            "train.backbone",
+            options=list(BACKBONES),
+            help=t("small_cnn trains fast on a CPU; resnet18 is about ten times slower there."),
+        )
+    with b:
+        budget_key = ui.K.WIDGET + "train.budget"
+        st.session_state.setdefault(budget_key, "steps" if c.train.steps and not c.train.seconds else "seconds")
+        kind = st.segmented_control(t("Budget"), ["seconds", "steps"], key=budget_key, required=True, format_func=t)
+        if kind == "seconds":
+            c.train.seconds, c.train.steps = c.train.seconds or 60.0, 0
+            ui.bound(
+                st.number_input,
+                "Seconds of training",
+                "train.seconds",
+                min_value=1.0,
+                max_value=86400.0,
+                step=10.0,
+                format="%.0f",
+            )
+        else:
+            c.train.steps, c.train.seconds = c.train.steps or 200, 0.0
+            ui.bound(st.number_input, "Training steps", "train.steps", min_value=1, max_value=10**7, step=50)
+        c.train.epochs = 0.0
+        ui.bound(st.number_input, "Seed", "train.seed", min_value=0, step=1)
+        ui.bound(st.selectbox, "Device", "train.device", options=ui.device_options())
+    with st.expander(t("Advanced settings")):
+        x, y = st.columns(2)
+        with x:
+            ui.bound(st.number_input, "Backbone width", "train.width", min_value=4, max_value=512, step=8)
+            ui.bound(st.number_input, "Projection hidden size", "method.proj_hidden", min_value=2, step=64)
+            ui.bound(st.number_input, "Projection output size d", "method.proj_dim", min_value=2, step=16)
+            ui.bound(st.selectbox, "Optimizer", "train.optimizer", options=["adamw", "sgd", "lars"])
+            ui.bound(
+                st.number_input,
+                "Weight decay",
+                "train.weight_decay",
+                min_value=0.0,
+                max_value=10.0,
+                step=1e-4,
+                format="%g",
+            )
+        with y:
+            ui.bound(st.slider, "Warm-up share", "train.warmup", min_value=0.0, max_value=0.5, step=0.01)
+            ui.bound(
+                st.number_input,
+                "Snapshots",
+                "train.snapshots",
+                min_value=1,
+                max_value=100,
+                step=1,
+                help=t("Embeddings saved at evenly spaced steps, for Embeddings and Diagnostics."),
+            )
+            ui.bound(st.number_input, "Log every (steps)", "train.log_every", min_value=1, step=5)
+            ui.bound(
+                st.number_input,
+                "Probe batch pairs M",
+                "train.probe_pairs",
+                min_value=2,
+                max_value=1024,
+                step=8,
+                help=t("Images of the fixed batch whose 2M x 2M similarity matrix is saved."),
+            )
+            ui.bound(st.selectbox, "Precision", "train.precision", options=["auto", "fp32", "bf16", "fp16"])
+
+with numbers, ui.guard():
+    st.subheader(t("What these settings mean"))
+    n = c.train.batch_size
+    chance, floor = ui.chance_and_floor(c.to_dict())
+    with st.container(border=True):
+        st.metric(t("Views per step (2N)"), f"{2 * n:,}")
+        if cls.USES_TEMPERATURE or cls.USES_MARGIN:
+            st.metric(t("Negatives per anchor in the batch (2N−2)"), f"{2 * n - 2:,}")
+        else:
+            st.caption(
+                t(
+                    "{m} uses no negatives: nothing pushes images apart, so something else must prevent collapse.",
+                    m=cls.TITLE,
+                )
+            )
+        if chance is not None:
+            st.metric(
+                t("Chance level ln C"), f"{chance:.3f}", help=t("The loss of an encoder that cannot tell images apart.")
+            )
+        if floor is not None:
+            st.metric(
+                t("Temperature floor"),
+                f"{floor:.3f}",
+                help=t(
+                    "ln(1+(2N−2)e^(−1/T)): the loss when positives match perfectly and every negative "
+                    "is orthogonal. A loss near it is as good as this temperature allows."
+                ),
+            )
+
+st.divider()
+run = ui.current_run()
+go, stop, reuse, more = st.columns([1, 1, 1, 2], vertical_alignment="bottom")
+if go.button(t("▶ Start training"), type="primary", width="stretch"):
+    with ui.guard():
+        ui.dataset(c.data.name, c.data.root, c.data.image_size, c.train.seed)  # a missing data set fails here
+        st.session_state[ui.K.RUN] = ui.jobs().submit(c.validate(), ui.owner())
+        st.rerun()
+if run is not None and run.state in ui.ACTIVE:
+    mine = ui.jobs().adopt(run.id, ui.owner())
+    if stop.button(
+        t("■ Stop"),
+        width="stretch",
+        disabled=not mine,
+        help=None if mine else t("Started in another browser session, or outside this app."),
+    ):
+        with ui.guard():
+            ui.jobs().stop(run.id, ui.owner())
+            st.toast(t("Stopping: the run finishes its step and keeps everything so far."))
+elif run is not None and (run.path / "checkpoint.pt").is_file():
+    with more:
+        field, bt = st.columns([1, 1], vertical_alignment="bottom")
+        extra = field.number_input(
+            t("More seconds"), min_value=5.0, max_value=86400.0, value=30.0, step=10.0, format="%.0f"
+        )
+        if bt.button(t("⏩ Continue"), width="stretch", help=t("Train this run for longer from where it ended.")):
+            with ui.guard():
+                ui.jobs().submit(None, ui.owner(), resume_run=run.path, seconds=extra)
+                st.rerun()
+if run is not None and reuse.button(
+    t("Use this run's settings"), width="stretch", help=t("Copy the current run's settings into the form above.")
+):
+    ui.use_run_settings(run)
+    st.rerun()
+
+if run is None:
+    st.info(t("Start a run to watch it train here."))
+    st.stop()
+
+
+active = run.state in ui.ACTIVE
+
+
+@st.fragment(run_every=1.0 if active else None)
+def progress() -> None:
+    """State, progress and ETA, re-read every second while the run trains."""
+    r = ui.load(run.path)
+    last = st.session_state.get(ui.K.LIVE_STATE)
+    st.session_state[ui.K.LIVE_STATE] = r.state
+    if last in ui.ACTIVE and r.state not in ui.ACTIVE:
+        st.rerun()  # the run ended: redraw the buttons and the charts too
+    ui.run_header(r)
+
+
+@st.fragment(run_every=3.0 if active else None)
+def charts() -> None:
+    """Loss, collapse monitors, verdict and similarity matrix; figures are rebuilt only when the run wrote more."""
+    r = ui.load(run.path)
+    path, stamp, snaps = str(r.path), ui.stamp(r.path), [m for m in r.metrics if m.get("snapshot")]
+    left, right = st.columns(2)
+    with left:
+        if any(not m.get("snapshot") for m in r.metrics):
+            ui.chart(ui.loss_figure(path, stamp), key="live_loss")
+        if snaps:
+            ui.chart(ui.rank_std_figure(path, stamp, height=430), key="live_rank")
+    with right:
+        if snaps:
+            ui.verdict_banner(snaps[-1].get("verdict"), snaps[-1].get("verdict_reasons", []))
+        steps = r.snapshot_steps()
+        if steps:
+            ui.chart(ui.similarity_figure(path, steps[-1]), key="live_sim", height=520)
+        elif r.state in ui.ACTIVE:
+            st.caption(t("The first snapshot appears after the first training steps."))
+
+
+progress()
+charts()

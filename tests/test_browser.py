@@ -1,0 +1,161 @@
+"""The real app in headless Chromium: every page, a short training, the sliders; screenshots go to docs/.
+
+The tests share one server and one browser session and run in file order (Train before Embeddings).
+Without Chromium they are skipped, unless CL_REQUIRE_BROWSER=1 (CI), where that is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+
+import pytest
+from browser_harness import (
+    CHROMIUM_ARGS,
+    VIEWPORT,
+    chromium_path,
+    go_to,
+    problems,
+    screenshot,
+    streamlit_server,
+    wait_idle,
+)
+
+pytestmark = pytest.mark.browser
+
+
+def _require_browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        sync_playwright = None
+    if chromium_path() and sync_playwright:
+        return sync_playwright
+    if os.environ.get("CL_REQUIRE_BROWSER") == "1":
+        pytest.fail("Chromium / Playwright missing and CL_REQUIRE_BROWSER=1: apt-get install -y chromium")
+    pytest.skip("Chromium or Playwright is not installed (apt-get install -y chromium)")
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory):
+    sync_playwright = _require_browser()
+    tmp = tmp_path_factory.mktemp("browser")
+    server = streamlit_server(tmp / "runs", tmp / "server.log", CL_DATA_ROOT="data")  # the app never downloads
+    with server as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        pg = browser.new_page(viewport=VIEWPORT)
+        pg.goto(url)
+        wait_idle(pg, 120)
+        yield pg
+        browser.close()
+
+
+def slider(page, label: str):
+    """The thumb of the slider (or select_slider) whose label contains ``label``."""
+    return page.locator('[data-testid="stSlider"]').filter(has_text=label).get_by_role("slider")
+
+
+def lasso(page, plot) -> None:
+    """Drag a loop over the left part of a 2-D scatter (its default drag mode is the lasso)."""
+    box = plot.locator(".nsewdrag").first.bounding_box()
+    x0, x1 = box["x"] + 0.02 * box["width"], box["x"] + 0.6 * box["width"]
+    y0, y1 = box["y"] + 0.02 * box["height"], box["y"] + 0.98 * box["height"]
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    for x, y in ((x1, y0), (x1, y1), (x0, y1), (x0, y0)):
+        page.mouse.move(x, y, steps=8)
+    page.mouse.up()
+
+
+def plots(page) -> int:
+    return page.locator(".js-plotly-plot").count()
+
+
+def assert_clean(page) -> None:
+    assert problems(page) == []
+
+
+def test_start_page_explains_and_links_the_main_tasks(page):
+    assert "Contrastive Learning Explorer" in page.locator("h1").first.inner_text()
+    assert page.get_by_text("Training runs on").count() == 1
+    assert page.locator('[data-testid="stPageLink"]').count() >= 4
+    assert page.locator('[data-testid="stImage"]').count() >= 1
+    assert_clean(page)
+    screenshot(page, "start")
+
+
+def test_data_page_shows_samples_and_redraws_the_augmented_views(page):
+    go_to(page, "Data & augmentations")
+    assert page.locator('[data-testid="stImage"]').count() >= 10 + 3
+    before = page.locator('[data-testid="stImage"] img').last.get_attribute("src")
+    page.get_by_role("button", name=re.compile("Re-draw")).click()
+    wait_idle(page)
+    assert page.locator('[data-testid="stImage"] img').last.get_attribute("src") != before
+    assert_clean(page)
+    screenshot(page, "data")
+
+
+def test_a_short_training_from_train_shows_live_charts(page):
+    go_to(page, "Train")
+    page.locator('[data-testid="stButtonGroup"]').get_by_text("steps", exact=True).click()
+    wait_idle(page)
+    page.get_by_label("Training steps").fill("40")
+    page.get_by_label("Training steps").press("Enter")
+    wait_idle(page)
+    thumb = slider(page, "Batch size N")
+    thumb.focus()
+    thumb.press("Home")
+    thumb.press("ArrowRight")
+    thumb.press("ArrowRight")  # 8 -> 16 -> 32
+    wait_idle(page)
+    page.get_by_text("Advanced settings").click()
+    page.get_by_label("Backbone width").fill("8")
+    page.get_by_label("Backbone width").press("Enter")
+    wait_idle(page)
+    page.get_by_role("button", name=re.compile("Start training")).click()
+    deadline = time.time() + 120
+    while plots(page) < 2 and time.time() < deadline:
+        time.sleep(0.5)
+    assert plots(page) >= 2, "the live loss curve and snapshot charts did not appear"
+    page.get_by_text("Final loss").first.wait_for(timeout=120_000)
+    wait_idle(page)
+    assert plots(page) >= 3 and page.get_by_text("Verdict").count() >= 1
+    assert_clean(page)
+    page.locator("h3").filter(has_text="simclr").first.evaluate("e => e.scrollIntoView({block: 'start'})")
+    screenshot(page, "train")
+
+
+def test_embeddings_follow_the_snapshot_slider(page):
+    go_to(page, "Embeddings", timeout=120)
+    assert plots(page) >= 3
+    thumb = slider(page, "Training step")
+    thumb.focus()
+    thumb.press("Home")
+    wait_idle(page, 120)
+    assert page.get_by_text(re.compile("probe images at step 0")).count() == 1
+    thumb.press("End")
+    wait_idle(page, 120)
+    assert_clean(page)
+    screenshot(page, "embeddings")
+    lasso(page, page.locator(".js-plotly-plot").first)
+    wait_idle(page, 60)
+    assert page.get_by_text(re.compile(r"\d+ selected images")).count() == 1
+    assert_clean(page)
+
+
+def test_diagnostics_what_if_recomputes_on_the_temperature_slider(page):
+    go_to(page, "Diagnostics")
+    assert plots(page) >= 5
+    metric = page.locator('[data-testid="stMetric"]').filter(has_text="NT-Xent loss")
+    before = metric.locator('[data-testid="stMetricValue"]').inner_text()
+    thumb = slider(page, "Temperature T")
+    thumb.focus()
+    thumb.press("Home")  # T = 0.01
+    wait_idle(page)
+    assert metric.locator('[data-testid="stMetricValue"]').inner_text() != before
+    assert_clean(page)
+    page.locator("h1").first.scroll_into_view_if_needed()
+    screenshot(page, "diagnostics")
+    page.get_by_text("What if?").evaluate("e => e.scrollIntoView({block: 'start'})")
+    screenshot(page, "what-if")
