@@ -1,0 +1,248 @@
+"""Lessons: a question, a prediction the class commits to, one-click runs, then the figures and verdicts."""
+
+import io
+import os
+import zipfile
+from pathlib import Path
+
+import streamlit as st
+
+import ui
+from cl_core import lessons as L
+from cl_core.methods import METHODS
+from cl_core.runs import FINISHED, RunError, resolve_run
+
+ui.init_session()
+FOLDER = Path(os.environ.get("CL_LESSONS_DIR", L.LESSONS_DIR))
+MODE_LABELS = {"fast": "Fast (about 2 minutes)", "full": "Full (longer, clearer)"}
+ZH = {  # this page's own words in Chinese; the lessons carry their own text in both languages
+    "Lessons": "课程", "Lesson": "课程", "Language": "语言", "Commit prediction": "提交预测",
+    "Your prediction: **{c}**": "你的预测：**{c}**", "Start the runs": "开始训练", "Budget": "训练预算",
+    "Fast (about 2 minutes)": "快速（约 2 分钟）", "Full (longer, clearer)": "完整（更久，更清楚）",
+    "Commit a prediction first: runs start only after the class has decided.": "请先提交预测：全班决定后才开始训练。",
+    "What the runs show": "训练结果", "Claims checked on these runs": "用这些训练检验的结论",
+    "Held": "成立", "Did not hold": "不成立", "Could not be checked": "无法检验", "Why": "解释",
+    "Try next": "接下来试试",
+    "Download the report (HTML)": "下载报告（HTML）", "Download metrics and configs (zip)": "下载指标和配置（zip）",
+    "The runs bear out: **{c}**": "训练结果支持：**{c}**", "Run the lesson again": "重新开始本课",
+    "Runs": "训练", "Training the lesson's runs…": "正在训练本课的模型……",
+    "A lesson file was skipped: {e}": "跳过了一个课程文件：{e}",
+    "The lesson expects: **{c}** — but not every claim held in these runs: read the numbers above.":
+        "本课预期：**{c}**——但在这些训练中并非每个结论都成立：请看上面的数字。",
+}  # fmt: skip
+
+
+class LK:
+    """Session-state keys of this page (per lesson: the committed prediction and the started runs)."""
+
+    LESSON, LANG = "lesson.picked", "lesson.lang"
+
+    @staticmethod
+    def prediction(lesson_id: str) -> str:
+        return f"lesson.{lesson_id}.prediction"
+
+    @staticmethod
+    def runs(lesson_id: str) -> str:
+        return f"lesson.{lesson_id}.runs"  # {"mode": ..., "ids": {run name: run id}}
+
+
+def tr(s: str, **fmt) -> str:
+    return ZH[s].format(**fmt) if st.session_state.get(LK.LANG) == "zh" and s in ZH else ui.t(s, **fmt)
+
+
+@st.cache_resource(max_entries=4)
+def load_lessons(folder: str, stamp: tuple) -> tuple[list[L.Lesson], list[str]]:
+    return L.load_lessons(folder)
+
+
+def lesson_runs(ids: dict[str, str]) -> dict:
+    out = {}
+    for name, run_id in ids.items():
+        try:
+            out[name] = ui.load(resolve_run(ui.runs_dir(), run_id))
+        except RunError:
+            continue
+    return out
+
+
+def start(lesson: L.Lesson, mode: str) -> None:
+    ids = {}
+    with ui.guard():
+        for r in lesson.runs:
+            cfg = L.lesson_config(lesson, r.name, mode)
+            cfg.data.root = ui.data_root()
+            ids[r.name] = ui.jobs().submit(cfg, ui.owner())
+    st.session_state[LK.runs(lesson.id)] = {"mode": mode, "ids": ids}
+
+
+@st.fragment(run_every=2.0)
+def progress(ids: dict[str, str], labels: dict[str, str]) -> None:
+    runs = lesson_runs(ids)
+    for name, run in runs.items():
+        p = float(run.status.get("progress") or (1.0 if run.state in FINISHED else 0.0))
+        st.progress(min(max(p, 0.0), 1.0), text=f"{labels[name]} · {ui.t(run.state)}")
+    if len(runs) == len(ids) and all(r.state in FINISHED for r in runs.values()):
+        st.rerun(scope="app")
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def figures(_lesson: L.Lesson, _runs: dict, key: tuple) -> list:
+    """The lesson's figures; ``key`` (lesson file, its time, run ids, language) names finished runs exactly."""
+    return L.lesson_figures(_lesson, _runs, key[-1])
+
+
+def figure_rows(groups: list) -> list[list]:
+    """Per-run figures side by side (two or three a row); consecutive one-figure kinds share a row too."""
+    rows: list[list] = []
+    for kind, figs in groups:
+        if len(figs) == 1 and kind != "loss":
+            if rows and rows[-1][0][0] == "single" and len(rows[-1]) < 3:
+                rows[-1].append(("single", figs[0]))
+            else:
+                rows.append([("single", figs[0])])
+            continue
+        per_row = 2 if kind == "similarity_hist" else 3
+        rows += [[(kind, f) for f in figs[i : i + per_row]] for i in range(0, len(figs), per_row)]
+    return rows
+
+
+def results(lesson: L.Lesson, lang: str, runs: dict, started: dict) -> None:
+    st.subheader(tr("What the runs show"))
+    key = (str(lesson.path), lesson.path.stat().st_mtime, tuple(sorted(started["ids"].items())), lang)
+    for r, row in enumerate(figure_rows(figures(lesson, runs, key))):
+        for c, (col, (_, fig)) in enumerate(zip(st.columns(len(row)), row)):
+            col.plotly_chart(fig.update_layout(height=460), key=f"lesson.fig.{r}.{c}")
+    _, claims = L.evaluate_lesson(lesson, runs)
+    st.subheader(tr("Claims checked on these runs"))
+    for c in claims:
+        show = {True: st.success, False: st.error, None: st.warning}[c.held]
+        show(f"**{tr(L.VERDICT_WORDS[c.held].capitalize())}** — `{c.text}`")
+    picked = st.session_state.get(LK.prediction(lesson.id))
+    if picked is not None:
+        st.info(tr("Your prediction: **{c}**", c=L.text(lesson.choices[picked], lang)))
+    if lesson.expected is not None:
+        answer = L.text(lesson.choices[lesson.expected], lang)
+        if all(c.held for c in claims):
+            st.success(tr("The runs bear out: **{c}**", c=answer))
+        else:
+            st.warning(
+                tr(
+                    "The lesson expects: **{c}** — but not every claim held in these runs: read the numbers above.",
+                    c=answer,
+                )
+            )
+    st.subheader(tr("Why"))
+    st.markdown(L.text(lesson.explanation, lang))
+    a, b = st.columns(2)
+    a.download_button(
+        tr("Download the report (HTML)"),
+        lambda: L.lesson_report(lesson, runs, claims, started["mode"], lang),
+        f"lesson-{lesson.id}.html",
+        "text/html",
+        key="lesson.report",
+    )
+    b.download_button(
+        tr("Download metrics and configs (zip)"),
+        lambda: bundle(lesson, runs, claims, started, lang),
+        f"lesson-{lesson.id}.zip",
+        "application/zip",
+        key="lesson.zip",
+    )
+
+
+def bundle(lesson: L.Lesson, runs: dict, claims: list, started: dict, lang: str) -> bytes:
+    """report.html, and each run's metrics.csv and config.json (``python -m cl_core train --config`` replays it)."""
+    files = io.BytesIO()
+    with zipfile.ZipFile(files, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("report.html", L.lesson_report(lesson, runs, claims, started["mode"], lang))
+        for name, run in runs.items():
+            z.writestr(f"{name}/metrics.csv", L.export_metrics_csv(run))
+            z.writestr(f"{name}/config.json", (run.path / "config.json").read_text())
+    return files.getvalue()
+
+
+def try_next(lesson: L.Lesson, lang: str, mode: str) -> None:
+    st.subheader(tr("Try next"))
+    for i, tn in enumerate(lesson.try_next):
+        if tn.page == "compare":
+            if "pages/compare.py" in ui.PAGES:
+                st.page_link("pages/compare.py", label=L.text(tn.label, lang), icon="⚖️")
+            continue
+        if st.button(L.text(tn.label, lang), key=f"try.{lesson.id}.{i}", icon="🏋️"):
+            with ui.guard():
+                cfg = L.lesson_config(lesson, tn.run, mode)
+                for k, v in tn.settings.items():
+                    cfg.set(k, v)
+                cfg.data.root = ui.data_root()
+                st.session_state[ui.K.CFG] = cfg.validate()
+                ui.forget_widgets()
+                st.switch_page("pages/train.py")
+
+
+st.title(tr("Lessons"))
+lessons, errors = load_lessons(str(FOLDER), tuple((p.name, p.stat().st_mtime) for p in sorted(FOLDER.glob("*.toml"))))
+for e in errors:
+    st.warning(tr("A lesson file was skipped: {e}", e=e))
+if not lessons:
+    st.stop()
+top = st.columns([3, 1])
+by_id = {x.id: x for x in lessons}
+lang = top[1].segmented_control(
+    tr("Language"),
+    ["en", "zh"],
+    key=LK.LANG,
+    default="en",
+    required=True,
+    format_func={"en": "English", "zh": "中文"}.get,
+)
+lesson_id = top[0].selectbox(
+    tr("Lesson"), list(by_id), key=LK.LESSON, format_func=lambda i: f"{by_id[i].order}. {L.text(by_id[i].title, lang)}"
+)
+lesson = by_id[lesson_id]
+st.header(L.text(lesson.title, lang))
+st.markdown(L.text(lesson.question, lang))
+labels = {r.name: L.text(r.label, lang) for r in lesson.runs}
+st.caption(
+    tr("Runs") + ": " + " · ".join(f"{labels[r.name]} ({METHODS[r.method].TITLE}, {r.dataset})" for r in lesson.runs)
+)
+
+committed = st.session_state.get(LK.prediction(lesson.id))
+choice = st.radio(
+    L.text(lesson.prompt, lang),
+    range(len(lesson.choices)),
+    key=f"lesson.{lesson.id}.choice",
+    format_func=lambda i: L.text(lesson.choices[i], lang),
+    index=None,
+    disabled=committed is not None,
+)
+if committed is None:
+    if st.button(tr("Commit prediction"), disabled=choice is None, type="primary"):
+        st.session_state[LK.prediction(lesson.id)] = choice
+        st.rerun()
+    st.caption(tr("Commit a prediction first: runs start only after the class has decided."))
+else:
+    st.info(tr("Your prediction: **{c}**", c=L.text(lesson.choices[committed], lang)))
+
+started = st.session_state.get(LK.runs(lesson.id))
+a, b = st.columns([2, 1])
+mode = a.radio(
+    tr("Budget"),
+    list(MODE_LABELS),
+    format_func=lambda m: tr(MODE_LABELS[m]),
+    horizontal=True,
+    key=f"lesson.{lesson.id}.mode",
+    disabled=committed is None,
+)
+label = tr("Run the lesson again") if started else tr("Start the runs")
+if b.button(label, type="primary", disabled=committed is None, key=f"lesson.{lesson.id}.start", icon="▶️"):
+    start(lesson, mode)
+    started = st.session_state.get(LK.runs(lesson.id))
+
+if started:
+    runs = lesson_runs(started["ids"])
+    if len(runs) < len(started["ids"]) or any(r.state not in FINISHED for r in runs.values()):
+        st.caption(tr("Training the lesson's runs…"))
+        progress(started["ids"], labels)
+    else:
+        results(lesson, lang, runs, started)
+        try_next(lesson, lang, started["mode"])

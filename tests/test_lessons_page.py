@@ -1,0 +1,104 @@
+"""The Lessons page in AppTest: it renders, asks for a prediction before anything runs, launches the lesson's
+runs through the job manager, and shows figures, verdicts and the explanation once they have finished."""
+
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from cl_core import lessons as L
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGE = str(ROOT / "pages" / "lessons.py")
+sys.path.insert(0, str(ROOT))  # the page imports ui from the app's folder
+from test_lessons import GOOD  # noqa: E402 - tests/ is on sys.path under pytest
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    monkeypatch.setenv("CL_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.chdir(ROOT)
+    return tmp_path
+
+
+def page() -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def button(at: AppTest, label: str):
+    return next(b for b in at.button if label in b.label)
+
+
+def test_page_renders_the_first_lesson_its_question_and_choices(env):
+    at = page()
+    first = L.load_lessons()[0][0]
+    assert at.header[0].value == first.title["en"]
+    assert any(first.question["en"].strip()[:40] in m.value for m in at.markdown)
+    assert at.radio[0].options == [c["en"] for c in first.choices]
+    assert len(at.selectbox[0].options) == len(L.load_lessons()[0])
+
+
+def test_runs_start_only_after_the_class_commits_a_prediction(env):
+    at = page()
+    assert button(at, "Commit prediction").disabled and button(at, "Start the runs").disabled
+    at.radio[0].set_value(1).run()
+    assert not button(at, "Commit prediction").disabled and button(at, "Start the runs").disabled
+    button(at, "Commit prediction").click().run()
+    assert not at.exception
+    assert not button(at, "Start the runs").disabled
+    assert at.radio[0].disabled and any("Your prediction" in i.value for i in at.info)
+
+
+def test_the_page_speaks_chinese(env):
+    at = page()
+    at.segmented_control[0].set_value("zh").run()
+    first = L.load_lessons()[0][0]
+    assert at.header[0].value == first.title["zh"] and at.title[0].value == "课程"
+    assert at.radio[0].options == [c["zh"] for c in first.choices]
+
+
+def test_a_broken_lesson_file_is_a_warning_not_a_crash(env, monkeypatch):
+    folder = env / "lessons"
+    folder.mkdir()
+    (folder / "good.toml").write_text(GOOD, encoding="utf-8")
+    (folder / "broken.toml").write_text(GOOD.replace("[budget]", "[budgets]"), encoding="utf-8")
+    monkeypatch.setenv("CL_LESSONS_DIR", str(folder))
+    at = page()
+    assert any("broken.toml" in w.value for w in at.warning)
+    assert at.header[0].value == "Tiny"
+
+
+def test_one_click_launches_the_runs_then_shows_figures_verdicts_and_explanation(env, monkeypatch):
+    folder = env / "lessons"
+    folder.mkdir()
+    (folder / "tiny.toml").write_text(GOOD.replace("fast_steps = 5", "fast_steps = 2"), encoding="utf-8")
+    monkeypatch.setenv("CL_LESSONS_DIR", str(folder))
+    at = page()
+    at.radio[0].set_value(0).run()
+    button(at, "Commit prediction").click().run()
+    button(at, "Start the runs").click().run()
+    assert not at.exception, at.exception
+    started = at.session_state["lesson.tiny.runs"]
+    assert started["mode"] == "fast" and set(started["ids"]) == {"a", "b"}
+    deadline = time.time() + 240
+    runs = env / "runs"
+    while time.time() < deadline:
+        states = [json.loads((runs / i / "status.json").read_text()).get("state") for i in started["ids"].values()]
+        if all(s in ("completed", "failed", "stopped") for s in states):
+            break
+        time.sleep(1)
+    assert states == ["completed", "completed"], states
+    at.run()
+    assert not at.exception, at.exception
+    assert len(at.get("plotly_chart")) >= 7
+    assert any("steps[a] = 2 ≥ steps[b] = 2" in v for v in [s.value for s in at.success])
+    assert any("It is a test." in m.value for m in at.markdown)
+    assert len(at.get("download_button")) == 2
+    shutil.rmtree(runs, ignore_errors=True)
