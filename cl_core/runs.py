@@ -122,13 +122,15 @@ def pid_alive(pid: int | None) -> bool:
 def read_status(run_dir: Path) -> dict[str, Any]:
     """status.json, with ``running``/``queued`` runs whose process is gone reported as ``interrupted``."""
     status = read_json(run_dir / "status.json", default={}) or {}
-    if status.get("state") == "running" and not pid_alive(status.get("pid")):
-        status = {
-            **status,
-            "state": "interrupted",
-            "message": "The training process ended without finishing (killed or crashed). "
-            "Everything logged until then is kept; Continue trains it further.",
-        }
+    if status.get("state") in ("running", "queued") and not pid_alive(status.get("pid")):
+        if status["state"] == "running":
+            what = (
+                "The training process ended without finishing (killed or crashed). Everything logged until "
+                "then is kept; Continue trains it further."
+            )
+        else:
+            what = "The app that queued this run ended before the run could start; start it again from Train."
+        status = {**status, "state": "interrupted", "message": what}
     return status
 
 

@@ -63,3 +63,13 @@ def test_list_runs_skips_folders_that_are_not_runs(tmp_path):
     (tmp_path / "bad" / "config.json").write_text("{not json")
     assert list_runs(tmp_path) == []
     assert list_runs(tmp_path / "missing") == []
+
+
+def test_a_queued_run_whose_app_is_gone_reads_as_interrupted(tmp_path):
+    from cl_core.runs import write_json
+
+    (tmp_path / "q").mkdir()
+    write_json(tmp_path / "q" / "config.json", {})
+    write_json(tmp_path / "q" / "status.json", {"state": "queued", "pid": 2**22 + 12345})
+    run = load_run(tmp_path / "q")
+    assert run.state == "interrupted" and "queued" in run.status["message"]
