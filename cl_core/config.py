@@ -204,7 +204,7 @@ class Config:
         section, _, key = name.rpartition(".")
         options = get_method_class(self.method.name).OPTIONS if self.method.name in _method_names() else {}
         if section in ("", "method.options", "options") and key in options:
-            self.method.options[key] = options[key].parse(key, value)
+            self.method.options[key] = options[key].parse(f"method.options.{key}", value)
             return
         sections = [section] if section else ["augment", "method", "train", "data"]
         for sec in sections:

@@ -159,3 +159,18 @@ def test_diagnostics_what_if_recomputes_on_the_temperature_slider(page):
     screenshot(page, "diagnostics")
     page.get_by_text("What if?").evaluate("e => e.scrollIntoView({block: 'start'})")
     screenshot(page, "what-if")
+
+
+def test_a_lesson_runs_from_its_button_and_shows_its_verdict(page):
+    go_to(page, "Lessons")
+    page.locator('[data-testid="stRadio"]').first.locator("label").nth(1).click()  # label 0 is the question
+    wait_idle(page)
+    page.get_by_role("button", name=re.compile("Commit prediction")).click()  # the class commits first
+    wait_idle(page)
+    page.get_by_role("button", name=re.compile("Start the runs")).click()
+    verdict = page.get_by_text(re.compile(r"^(Held|Did not hold|Could not be checked)")).first
+    verdict.wait_for(timeout=300_000)
+    wait_idle(page)
+    assert plots(page) >= 1
+    assert_clean(page)
+    screenshot(page, "lessons")
