@@ -79,12 +79,15 @@ def train_per_image(cfg, data, size: int, workers: int, seconds: float, steps: i
 @torch.no_grad()
 def knn(method, data, size: int) -> float:
     method.eval()
-    emb = lambda a: torch.cat(
-        [
-            method.embed(to_float(torch.from_numpy(a[i : i + 512]).permute(0, 3, 1, 2), size))  # noqa: E731
-            for i in range(0, len(a), 512)
-        ]
-    )
+
+    def emb(a):
+        return torch.cat(
+            [
+                method.embed(to_float(torch.from_numpy(a[i : i + 512]).permute(0, 3, 1, 2), size))
+                for i in range(0, len(a), 512)
+            ]
+        )
+
     return metrics.knn_top1(
         emb(data.train_images),
         torch.from_numpy(data.train_labels),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
@@ -61,6 +62,7 @@ def _train_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--resume", default=None, metavar="RUN_DIR", help="continue a stopped or completed run")
     p.add_argument("--compile", action="store_true", help="torch.compile the training step")
     p.add_argument("--channels-last", action="store_true")
+    p.add_argument("--profile", action="store_true", help="time augmentation, forward, backward and optimiser")
     p.add_argument("--quiet", action="store_true")
 
 
@@ -89,6 +91,10 @@ def build_config(args: argparse.Namespace) -> Config:
         value = getattr(args, flag)
         if value is not None:
             cfg.set(name, value)
+    given = [b for b in ("steps", "epochs", "seconds") if getattr(args, b) is not None]
+    for budget in ("steps", "epochs", "seconds"):  # an explicit budget replaces the preset's, not adds to it
+        if given and budget not in given:
+            setattr(cfg.train, budget, 0)
     if args.resume and not (cfg.train.steps or cfg.train.epochs or cfg.train.seconds):
         cfg.train.seconds = 60.0
     for item in args.opt:
@@ -98,6 +104,7 @@ def build_config(args: argparse.Namespace) -> Config:
         cfg.set(name.strip(), value.strip())
     cfg.train.compile = cfg.train.compile or args.compile
     cfg.train.channels_last = cfg.train.channels_last or args.channels_last
+    cfg.train.profile = cfg.train.profile or args.profile
     return cfg.validate()
 
 
@@ -133,6 +140,7 @@ class ProgressBar:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from cl_core import distributed
     from cl_core.runs import new_run_id
     from cl_core.trainer import train
 
@@ -146,6 +154,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     callbacks = [] if args.quiet else [ProgressBar()]
     result = train(cfg, run_dir, callbacks=callbacks, stop=stop, resume=bool(args.resume))
     s = result.summary
+    if not distributed.is_main():  # a torchrun worker: rank 0 reports
+        return 1 if result.state == "failed" else 0
     print(f"{result.state}: {run_dir}")
     if result.message:
         print(result.message)
@@ -156,6 +166,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             f"linear probe {s.get('linear_probe')}  {s['views_per_second']:.0f} views/s  "
             f"verdict {s.get('verdict', 'n/a')}"
         )
+    if s.get("profile"):
+        print("step time: " + ", ".join(f"{k} {100 * v:.0f}%" for k, v in s["profile"].items()))
     return 1 if result.state == "failed" else 0
 
 
@@ -177,19 +189,100 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from cl_core import report
+    from cl_core.runs import load_run
+
+    run = load_run(args.run_dir)
+    print(f"run {run.id}: {run.state}" + (f" — {run.status['message']}" if run.status.get("message") else ""))
+    if not run.summary:
+        print("no summary yet (the run has not finished)")
+    for row in report.summary_table(run):
+        value = row["value"]
+        print(f"  {row['metric']:<18} {value:.4f}" if isinstance(value, float) else f"  {row['metric']:<18} {value}")
+    for reason in run.summary.get("verdict_reasons") or []:
+        print(f"  - {reason}")
+    if args.html:
+        Path(args.html).write_text(report.report(run, projection=args.projection))
+        print(f"report: {args.html}")
+    if args.projector:
+        vectors, meta = report.export_projector(run, args.projector)
+        print(f"embedding projector files: {vectors} {meta}")
+    if args.csv:
+        Path(args.csv).write_text(report.metrics_csv(run))
+        print(f"metrics: {args.csv}")
+    return 0
+
+
+def cmd_lesson(args: argparse.Namespace) -> int:
+    """Run a lesson headless and report each claim; 0 whether the claims held or not, 2 for a bad lesson."""
+    from cl_core.lessons import LessonError, find_lesson, load_lessons, run_lesson
+
+    if not args.name:
+        lessons, errors = load_lessons(args.lessons_dir)
+        for x in lessons:
+            print(f"{x.id:<24} {x.title['en']}")
+        for e in errors:
+            print(f"skipped: {e}", file=sys.stderr)
+        return 0
+    try:
+        lesson = find_lesson(args.name, args.lessons_dir)
+    except LessonError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    mode = "test" if args.test else "fast" if args.fast else "full"
+    result = run_lesson(lesson, args.out, mode=mode, threads=args.threads, lang=args.lang)
+    for c in result.claims:
+        print({True: "HELD     ", False: "NOT HELD ", None: "UNCHECKED"}[c.held], c.text)
+    print(f"report: {result.report}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m cl_core", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     _train_parser(sub)
     p = sub.add_parser("list", help="list runs with their state")
     p.add_argument("runs_dir", nargs="?", default="runs")
+    p = sub.add_parser("eval", help="print a saved run's diagnostics; write its report and exports")
+    p.add_argument("run_dir")
+    p.add_argument("--html", default=None, metavar="FILE", help="a self-contained report page with every figure")
+    p.add_argument("--projection", default="pca", choices=("pca", "umap", "tsne"))
+    p.add_argument(
+        "--projector",
+        default=None,
+        metavar="DIR",
+        help="write vectors.tsv + metadata.tsv for TensorBoard's Embedding Projector",
+    )
+    p.add_argument("--csv", default=None, metavar="FILE", help="the training metrics as CSV")
+    p = sub.add_parser("lesson", help="run a lesson headless: its runs, claims and HTML report (no NAME: list)")
+    p.add_argument("name", nargs="?", default=None, metavar="NAME", help="lesson file name, number or .toml path")
+    p.add_argument("--fast", action="store_true", help="the short budget (about 2 minutes a lesson on a laptop)")
+    p.add_argument("--test", action="store_true", help="the test suite's shortened budget")
+    p.add_argument("--out", default="lesson-report", metavar="DIR", help="run directories and report.html")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    p.add_argument("--lang", default="en", choices=("en", "zh"), help="language of the report")
+    p.add_argument("--lessons-dir", default=str(Path(__file__).resolve().parents[1] / "lessons"))
     args = parser.parse_args(argv)
     try:
-        return {"train": cmd_train, "list": cmd_list}[args.command](args)
+        return {"train": cmd_train, "list": cmd_list, "eval": cmd_eval, "lesson": cmd_lesson}[args.command](args)
     except (ConfigError, DataError, RunError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
 
 
+def _exit(code: int) -> None:
+    """Under torchrun, leave the process group and end with ``os._exit`` (a plain exit can abort at
+    interpreter shutdown with gloo: ENV-NOTES.md)."""
+    from cl_core import distributed
+
+    if distributed.env_world() <= 1:
+        sys.exit(code)
+    distributed.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    _exit(main())

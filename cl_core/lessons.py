@@ -13,6 +13,7 @@ import csv
 import io
 import math
 import operator
+import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -20,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import tomllib
 
 from cl_core.config import Config, ConfigError
 from cl_core.runs import Run, load_run

@@ -7,6 +7,7 @@ reports goes through callbacks; ``RunDirCallback`` writes the run directory of D
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 import time
@@ -18,9 +19,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from cl_core import metrics
+from cl_core import distributed, metrics
 from cl_core.augment import Augmenter, to_float
-from cl_core.config import Config
+from cl_core.batches import Batches, shard_views
+from cl_core.config import Config, ConfigError
 from cl_core.data import ImageData, load_data
 from cl_core.methods import Method, build_method
 from cl_core.optim import build_optimizer, lr_at
@@ -57,26 +59,45 @@ def resolve_device(name: str = "auto") -> torch.device:
 
 
 def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
-    """The autocast dtype for a precision setting, or None for plain fp32 (``auto``: bf16 on CUDA)."""
+    """The autocast dtype for a precision setting, or None for plain fp32.
+
+    ``auto``: bf16 on CUDA where supported, else fp16 (with a GradScaler); fp32 on the CPU and MPS.
+    """
     if precision == "bf16":
         return torch.bfloat16
     if precision == "fp16":
         return torch.float16
-    if precision == "auto" and device.type == "cuda" and torch.cuda.is_bf16_supported():
-        return torch.bfloat16
+    if precision == "auto" and device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     return None
 
 
 class Budget:
-    """Progress in [0, 1] as the largest share used of the step, epoch and seconds budgets."""
+    """Progress in [0, 1] as the largest share used of the step, epoch and seconds budgets.
 
-    def __init__(self, steps: int, epochs: float, seconds: float, steps_per_epoch: float, start_step: int = 0):
+    ``synced``: the seconds are the value last stored in ``synced_seconds`` (rank 0's clock, shared every
+    step under torchrun), so that every process computes the same progress, learning rate and end step.
+    """
+
+    def __init__(
+        self,
+        steps: int,
+        epochs: float,
+        seconds: float,
+        steps_per_epoch: float,
+        start_step: int = 0,
+        synced: bool = False,
+    ):
         self.steps, self.epochs, self.seconds = steps, epochs, seconds
         self.steps_per_epoch, self.start_step = steps_per_epoch, start_step
         self.t0 = time.perf_counter()
+        self.synced_seconds: float | None = 0.0 if synced else None
+
+    def clock(self) -> float:
+        return time.perf_counter() - self.t0
 
     def elapsed(self) -> float:
-        return time.perf_counter() - self.t0
+        return self.clock() if self.synced_seconds is None else self.synced_seconds
 
     def progress(self, step: int) -> float:
         done = step - self.start_step
@@ -98,7 +119,7 @@ class Budget:
 class _Setup:
     data: ImageData
     device: torch.device
-    train_images: Tensor  # (N, 3, H, W) uint8 on the device
+    train_images: Tensor  # (N, 3, H, W) uint8 on the device, or in host memory when streamed
     probe_images: Tensor  # (P, 3, H, W) uint8
     probe_labels: np.ndarray
     probe_index: np.ndarray
@@ -116,6 +137,10 @@ def _setup(cfg: Config, device: torch.device) -> _Setup:
     probe_index = np.sort(rng.choice(len(data.test_images), n_probe, replace=False))
     labels = data.test_labels if data.test_labels is not None else np.zeros(len(data.test_images), np.int64)
     size = data.train_images.shape[1]
+    train_images = torch.from_numpy(np.ascontiguousarray(data.train_images)).permute(0, 3, 1, 2).contiguous()
+    free = torch.cuda.mem_get_info(device)[0] if device.type == "cuda" else float("inf")
+    if not (cfg.train.stream_data or train_images.nbytes > 0.25 * free):  # else streamed: see cl_core.batches
+        train_images = train_images.to(device)
     augmenter = Augmenter(cfg.augment, size)
     probe_images = to_dev(data.test_images[probe_index])
     gen = torch.Generator(device=device).manual_seed(cfg.train.seed + 2)
@@ -124,7 +149,7 @@ def _setup(cfg: Config, device: torch.device) -> _Setup:
     return _Setup(
         data,
         device,
-        to_dev(data.train_images),
+        train_images,
         probe_images,
         labels[probe_index],
         probe_index,
@@ -138,8 +163,9 @@ def _setup(cfg: Config, device: torch.device) -> _Setup:
 def _embed(method: Method, images: Tensor, size: int, batch: int = 512) -> tuple[Tensor, Tensor]:
     """Backbone features (N, F) and projections (N, D) of un-augmented uint8 images, in eval mode."""
     feats, projs = [], []
+    device = next(method.parameters()).device
     for i in range(0, len(images), batch):
-        x = to_float(images[i : i + batch], size)
+        x = to_float(images[i : i + batch].to(device, non_blocking=True), size)
         f = method.embed(x)
         feats.append(f.float())
         projs.append(method.head(f).float())
@@ -153,7 +179,7 @@ def _knn(
     if s.data.train_labels is None or query_labels is None:
         return None, 0
     idx = np.random.default_rng(seed).permutation(len(s.train_images))[:max_train]
-    bank, _ = _embed(method, s.train_images[torch.from_numpy(idx).to(s.device)], s.size)
+    bank, _ = _embed(method, s.train_images[torch.from_numpy(idx).to(s.train_images.device)], s.size)
     q, _ = _embed(method, queries, s.size)
     bank_labels = torch.from_numpy(s.data.train_labels[idx]).to(bank.device)
     return metrics.knn_top1(bank, bank_labels, q, torch.from_numpy(np.asarray(query_labels)).to(q.device)), len(idx)
@@ -221,19 +247,28 @@ def train(
 
     With ``run_dir`` the run directory is written (``resume`` continues the run saved there:
     model, optimiser and step counter come back and metrics append). ``stop`` ends it cleanly.
+
+    Under torchrun (``WORLD_SIZE`` > 1) every process calls this: ``batch_size`` is the global batch, each
+    process trains on its shard with DDP, and rank 0 alone writes ``run_dir`` and calls ``callbacks``.
     """
     cfg.validate()
-    callbacks = list(callbacks)
-    if run_dir is not None:
+    t = cfg.train
+    device = distributed.init(resolve_device(t.device))
+    world = distributed.world()
+    if t.batch_size % world:
+        raise ConfigError("train.batch_size", f"the global batch {t.batch_size} must be divisible by {world} processes")
+    if t.sync_bn and world > 1 and device.type != "cuda":
+        raise ConfigError("train.sync_bn", "SyncBatchNorm needs CUDA devices; set it to false on the CPU")
+    callbacks = list(callbacks) if distributed.is_main() else []
+    if run_dir is not None and distributed.is_main():
         callbacks.insert(0, RunDirCallback(run_dir, cfg, append=resume))
     stop = stop or threading.Event()
-    t = cfg.train
     if t.threads:
         torch.set_num_threads(t.threads)
     torch.manual_seed(t.seed)
-    device = resolve_device(t.device)
     try:
-        s = _setup(cfg, device)
+        with distributed.main_first():  # rank 0 reads (or downloads) the data before the others
+            s = _setup(cfg, device)
     except Exception as e:  # a data set that cannot be read: a failed run, not a crash
         for cb in callbacks:
             cb.on_end("failed", str(e), {})
@@ -249,21 +284,30 @@ class _Loop:
     ):
         self.cfg, self.s, self.callbacks, self.stop = cfg, s, callbacks, stop
         t = cfg.train
+        self.world, self.rank, self.stop_all = distributed.world(), distributed.rank(), False
+        if s.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True  # fixed input shapes: let cuDNN pick the fastest kernels
         self.method = build_method(cfg).to(s.device)
+        if t.sync_bn and self.world > 1:
+            self.method = torch.nn.SyncBatchNorm.convert_sync_batchnorm(self.method)
         if t.channels_last:
             self.method = self.method.to(memory_format=torch.channels_last)
-        self.forward = torch.compile(self.method.training_step) if t.compile else self.method.training_step
         self.opt = build_optimizer(self.method, t)
         self.dtype = autocast_dtype(t.precision, s.device)
         self.scaler = torch.amp.GradScaler(s.device.type, enabled=self.dtype == torch.float16)
         self.step, self.offset_seconds, self.history = 0, 0.0, []
         if resume_from is not None:
             self._load_checkpoint(Path(resume_from))
+        step = distributed.ddp(self.method, s.device) if self.world > 1 else self.method.training_step
+        self.forward = torch.compile(step) if t.compile else step
         n = len(s.train_images)
-        self.batch = min(t.batch_size, n)
+        self.batch = min(t.batch_size, n // self.world * self.world)
         self.steps_per_epoch = n / self.batch
         self.gen = torch.Generator(device=s.device).manual_seed(t.seed + 3 + self.step)
-        self.order = torch.empty(0, dtype=torch.long, device=s.device)
+        stream = t.stream_data or s.train_images.device != s.device
+        seed = t.seed + 4 + self.step
+        self.batches = Batches(s.train_images, self.batch, s.device, seed, self.rank, self.world, stream)
+        self.timer = PhaseTimer(s.device) if t.profile else None
         snaps = t.snapshots
         self.snapshot_marks = [k / snaps for k in range(1, snaps)] if snaps > 1 else []
         self.snapshot_count = 0
@@ -274,36 +318,56 @@ class _Loop:
         self.opt.load_state_dict(ck["optimizer"])
         self.step, self.offset_seconds = int(ck["step"]), float(ck["seconds"])
 
-    def _next_batch(self) -> Tensor:
-        if len(self.order) < self.batch:  # a fresh permutation each epoch; the last partial batch is dropped
-            self.order = torch.randperm(len(self.s.train_images), generator=self.gen, device=self.s.device)
-        idx, self.order = self.order[: self.batch], self.order[self.batch :]
-        return self.s.train_images[idx]
+    def _phase(self, name: str) -> contextlib.AbstractContextManager:
+        return self.timer(name) if self.timer else contextlib.nullcontext()
 
-    def _train_step(self, budget: Budget) -> tuple[float, dict[str, float]]:
-        batch = self._next_batch()
+    def _views(self) -> tuple[Tensor, Tensor]:
+        """This process's two augmented views of its shard of the next global batch, each (B / W, 3, S, S)."""
         with torch.no_grad():
-            v1, v2 = self.s.augmenter.two_views(batch, self.gen)
-        if self.cfg.train.channels_last:
-            v1, v2 = (v.contiguous(memory_format=torch.channels_last) for v in (v1, v2))
+            return shard_views(self.s.augmenter, next(self.batches), self.gen, self.rank, self.world)
+
+    def _sync(self, loss: Tensor, budget: Budget) -> float:
+        """The loss as a float: the one host sync of a step. Under torchrun, the mean over processes, and
+        the stop flag (set on any process) and rank 0's clock are shared, so that all end at the same step."""
+        if self.world == 1:
+            return float(loss.detach())
+        shared = [float(self.stop.is_set()), budget.clock() if self.rank == 0 else 0.0]
+        x = torch.cat([loss.detach().double().view(1), torch.tensor(shared, dtype=torch.double, device=loss.device)])
+        total, stops, budget.synced_seconds = distributed.all_reduce_sum(x).tolist()
+        self.stop_all = stops > 0
+        return total / self.world
+
+    def _train_step(self, budget: Budget) -> tuple[float, dict[str, Tensor | float]]:
+        with self._phase("augment"):
+            v1, v2 = self._views()
+            if self.cfg.train.channels_last:
+                v1, v2 = (v.contiguous(memory_format=torch.channels_last) for v in (v1, v2))
         lr = lr_at(budget.progress(self.step), self.cfg.train)
         for group in self.opt.param_groups:
             group["lr"] = lr * group.get("lr_scale", 1.0)
-        with torch.autocast(self.s.device.type, dtype=self.dtype or torch.float32, enabled=self.dtype is not None):
+        with (
+            self._phase("forward"),
+            torch.autocast(self.s.device.type, dtype=self.dtype or torch.float32, enabled=self.dtype is not None),
+        ):
             loss, logs = self.forward(v1, v2)
-        if not torch.isfinite(loss):
+        value = self._sync(loss, budget)
+        if not math.isfinite(value):
             raise FloatingPointError
-        self.opt.zero_grad(set_to_none=True)
-        self.scaler.scale(loss).backward()
-        self.scaler.step(self.opt)
-        self.scaler.update()
-        self.step += 1
-        self.method.on_step_end(self.step, budget.total_steps(self.step))
-        return float(loss.detach()), {"lr": lr, **logs}
+        with self._phase("backward"):
+            self.opt.zero_grad(set_to_none=True)
+            self.scaler.scale(loss).backward()
+        with self._phase("optimizer"):
+            self.scaler.step(self.opt)
+            self.scaler.update()
+            self.step += 1
+            self.method.on_step_end(self.step, budget.total_steps(self.step))
+        return value, {"lr": lr, **logs}
 
     def run(self) -> TrainResult:
         cfg, t = self.cfg, self.cfg.train
-        self.budget = budget = Budget(t.steps, t.epochs, t.seconds, self.steps_per_epoch, start_step=self.step)
+        self.budget = budget = Budget(
+            t.steps, t.epochs, t.seconds, self.steps_per_epoch, start_step=self.step, synced=self.world > 1
+        )
         info = {
             "device": str(self.s.device),
             "train_size": len(self.s.train_images),
@@ -311,6 +375,7 @@ class _Loop:
             "image_size": self.s.size,
             "chance_level": self.method.chance_level(self.batch),
             "start_step": self.step,
+            "world_size": self.world,
         }
         for cb in self.callbacks:
             cb.on_start(info)
@@ -320,7 +385,7 @@ class _Loop:
         if self.step == 0 and t.snapshots:
             diag_seconds += self._take_snapshot(None)
         while budget.progress(self.step) < 1.0:
-            if self.stop.is_set():
+            if self.stop_all or (self.world == 1 and self.stop.is_set()):
                 state, message = "stopped", f"Stopped by request at step {self.step}."
                 break
             t0 = time.perf_counter()
@@ -341,10 +406,11 @@ class _Loop:
                 diag_seconds += self._take_snapshot(float(np.mean(recent)))
         if t.snapshots and state != "failed" and self.step > 0:
             diag_seconds += self._take_snapshot(float(np.mean(recent)) if recent else None)
-        summary = self._summary(state, budget, train_seconds, diag_seconds, recent)
+        summary = self._summary(state, budget, train_seconds, diag_seconds, recent) if distributed.is_main() else {}
         self._save()
         for cb in self.callbacks:
             cb.on_end(state, message or summary.get("verdict_message", ""), summary)
+        distributed.barrier()  # the others wait for rank 0's summary and files
         return TrainResult(state, message, summary, self.method, self.history)
 
     def _row(self, budget: Budget) -> dict[str, Any]:
@@ -362,7 +428,9 @@ class _Loop:
             cb.on_log(row)
 
     def _take_snapshot(self, recent_loss: float | None) -> float:
-        """Snapshot + cheap diagnostics (+ kNN every other snapshot); returns the seconds it took."""
+        """Snapshot + cheap diagnostics (+ kNN every other snapshot) on rank 0; returns the seconds it took."""
+        if not distributed.is_main():
+            return 0.0
         t0 = time.perf_counter()
         arrays, diag = _snapshot(self.method, self.cfg, self.s, self.step)
         if self.snapshot_count % 2 == 0:
@@ -370,13 +438,17 @@ class _Loop:
             if knn is not None:
                 diag.update(knn_top1=knn, knn_memory=n, knn_queries=len(self.s.probe_images))
         self.snapshot_count += 1
-        verdict = _verdict(self.method, self.cfg, diag, recent_loss)
-        row = {"step": self.step, "snapshot": True, **diag, "verdict": verdict.kind, "verdict_reasons": verdict.reasons}
+        row = {"step": self.step, "snapshot": True, **diag}
+        verdict = None
+        if self.step > 0:  # a random initialisation maps every image to nearly one point: no verdict before training
+            verdict = _verdict(self.method, self.cfg, diag, recent_loss)
+            row.update(verdict=verdict.kind, verdict_reasons=verdict.reasons)
         if recent_loss is not None:
             row["loss"] = recent_loss
         for cb in self.callbacks:
             cb.on_snapshot(self.step, arrays, row)
-        self.last_diag, self.last_verdict = diag, verdict
+        if verdict is not None:
+            self.last_diag, self.last_verdict = diag, verdict
         return time.perf_counter() - t0
 
     def _summary(
@@ -392,17 +464,20 @@ class _Loop:
             "state": state,
             "steps": self.step,
             "epochs": round(self.step / self.steps_per_epoch, 4),
-            "seconds": round(self.offset_seconds + budget.elapsed(), 3),
+            "seconds": round(self.offset_seconds + budget.clock(), 3),
             "train_seconds": round(train_seconds, 3),
             "diagnostics_seconds": round(diag_seconds, 3),
             "views_per_second": round(2 * self.batch * (self.step - budget.start_step) / max(train_seconds, 1e-9), 1),
             "final_loss": float(np.mean(recent)) if recent else None,
             "batch_size": self.batch,
+            "world_size": self.world,
             "chance_level": m.chance_level(self.batch),
             "knn_top1": knn,
             "knn_protocol": f"weighted kNN, k=20, T=0.1, memory {n_mem} train images, "
             f"queries {len(test_images)} test images, step {self.step}",
         }
+        if self.timer:
+            summary["profile"] = self.timer.shares()
         if knn is not None:
             summary["linear_probe"] = self._linear_probe(n_mem)
         diag = getattr(self, "last_diag", None)
@@ -417,7 +492,7 @@ class _Loop:
     def _linear_probe(self, max_train: int) -> float:
         s = self.s
         idx = np.random.default_rng(self.cfg.train.seed).permutation(len(s.train_images))[:max_train]
-        tr, _ = _embed(self.method, s.train_images[torch.from_numpy(idx).to(s.device)], s.size)
+        tr, _ = _embed(self.method, s.train_images[torch.from_numpy(idx).to(s.train_images.device)], s.size)
         test = torch.from_numpy(np.ascontiguousarray(s.data.test_images)).permute(0, 3, 1, 2).to(s.device)
         te, _ = _embed(self.method, test, s.size)
         return metrics.linear_probe(
@@ -429,12 +504,40 @@ class _Loop:
             "model": self.method.state_dict(),
             "optimizer": self.opt.state_dict(),
             "step": self.step,
-            "seconds": self.offset_seconds + self.budget.elapsed(),
+            "seconds": self.offset_seconds + self.budget.clock(),
         }
         for cb in self.callbacks:
             if isinstance(cb, RunDirCallback):
                 cb.writer.save_state("model.pt", state["model"])
                 cb.writer.save_state("checkpoint.pt", state)
+
+
+class PhaseTimer:
+    """Seconds spent in each phase of the training step; the device is synchronised around each phase."""
+
+    PHASES = ("augment", "forward", "backward", "optimizer")
+
+    def __init__(self, device: torch.device):
+        self.device, self.seconds = device, dict.fromkeys(self.PHASES, 0.0)
+
+    def _sync(self) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        elif self.device.type == "mps":
+            torch.mps.synchronize()
+
+    @contextlib.contextmanager
+    def __call__(self, name: str):
+        self._sync()
+        t0 = time.perf_counter()
+        yield
+        self._sync()
+        self.seconds[name] += time.perf_counter() - t0
+
+    def shares(self) -> dict[str, float]:
+        """Each phase's share of the timed step time, summing to 1."""
+        total = sum(self.seconds.values()) or 1.0
+        return {k: round(v / total, 4) for k, v in self.seconds.items()}
 
 
 class RunDirCallback(Callback):

@@ -10,7 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from cl_core.config import Option
+from cl_core.config import Config, Option
+from cl_core.distributed import gather_with_grad
 from cl_core.losses import contrastive_loss
 from cl_core.methods.base import Method, register
 
@@ -34,27 +35,36 @@ class Contrastive(Method):
         ),
     }
 
+    def __init__(self, cfg: Config):
+        super().__init__(cfg)
+        self._generator: torch.Generator | None = None
+
+    def generator(self, device: torch.device) -> torch.Generator:
+        """The negative pairs' draws: seeded by the config, so the same on every process."""
+        if self._generator is None or self._generator.device != device:
+            self._generator = torch.Generator(device).manual_seed(self.cfg.train.seed)
+        return self._generator
+
     def pairs(self, z1: Tensor, z2: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """Positive pairs (i, i) and ``negative_ratio * B`` negative pairs (i, j != i). -> (P, D), (P, D), (P,)."""
-        b = len(z1)
+        b, g = len(z1), self.generator(z1.device)
         n_neg = round(self.opts["negative_ratio"] * b)
-        i = torch.randint(0, b, (n_neg,), device=z1.device)
-        j = (i + torch.randint(1, b, (n_neg,), device=z1.device)) % b  # any image but i
+        i = torch.randint(0, b, (n_neg,), device=z1.device, generator=g)
+        j = (i + torch.randint(1, b, (n_neg,), device=z1.device, generator=g)) % b  # any image but i
         a = torch.cat([z1, z1[i]])
         p = torch.cat([z2, z2[j]])
         y = torch.cat([torch.ones(b, device=z1.device), torch.zeros(n_neg, device=z1.device)])
         return a, p, y
 
-    def training_step(self, view1: Tensor, view2: Tensor) -> tuple[Tensor, dict[str, float]]:
+    def training_step(self, view1: Tensor, view2: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         z1, z2 = self.project(view1), self.project(view2)
         if self.opts["normalize"]:
             z1, z2 = F.normalize(z1, dim=1), F.normalize(z2, dim=1)
-        a, p, y = self.pairs(z1, z2)
+        # Every process computes the loss of the global batch, pairs drawn over all of it (see cl_core.distributed).
+        z, _ = gather_with_grad(torch.stack([z1, z2], dim=1))  # (W * B, 2, D)
+        a, p, y = self.pairs(z[:, 0], z[:, 1])
         loss = contrastive_loss(a, p, y, self.cfg.method.margin)
-        with torch.no_grad():
+        with torch.no_grad():  # tensors, not floats: no host sync until the trainer logs them
             d = (a - p).norm(dim=1)
-            logs = {
-                "pos_dist": float(d[y == 1].mean()),
-                "neg_dist": float(d[y == 0].mean()) if (y == 0).any() else float("nan"),
-            }
+            logs = {"pos_dist": (d * y).sum() / y.sum(), "neg_dist": (d * (1 - y)).sum() / (1 - y).sum()}
         return loss, logs

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import math
 
+import torch
 from torch import Tensor, nn
 
 from cl_core.config import Config, ConfigError, Option
+from cl_core.distributed import gather_with_grad
 from cl_core.losses import info_nce
 from cl_core.methods.base import Method, register
 
@@ -54,8 +56,11 @@ class SimCLR(Method):
 
     def training_step(self, view1: Tensor, view2: Tensor) -> tuple[Tensor, dict[str, float]]:
         z1, z2 = self.project(view1), self.project(view2)  # (B, D) each
+        z, offset = gather_with_grad(torch.stack([z1, z2], dim=1))  # (W * B, 2, D): every process's pairs
+        t, o = self.cfg.method.temperature, self.opts
+        # The anchors are this process's 2B; the candidates, the global batch's (with gradient).
         loss = info_nce(
-            z1, z2, self.cfg.method.temperature, mask_self=self.opts["mask_self"], positive=self.opts["positive"]
+            z1, z2, t, mask_self=o["mask_self"], positive=o["positive"], z1_all=z[:, 0], z2_all=z[:, 1], offset=offset
         )
         return loss, {}
 
