@@ -77,3 +77,9 @@ def test_resume_continues_the_step_count_and_appends_metrics(tiny, tmp_path):
     run = load_run(tmp_path / "r")
     assert result.summary["steps"] == 7
     assert [r["step"] for r in run.metrics if "snapshot" not in r] == [1, 2, 3, 4, 5, 6, 7]
+
+
+def test_a_short_healthy_simclr_run_gets_the_healthy_verdict(tiny):
+    s = train(tiny(**{"train.steps": 60, "train.batch_size": 64})).summary
+    assert s["verdict"] == "healthy", s["verdict_reasons"]
+    assert s["std"] > 0.3 * s["std_healthy"] and s["final_loss"] < s["chance_level"]
