@@ -692,6 +692,19 @@ def need_run() -> Run:
     return run
 
 
+def need_snapshots(run: Run) -> list[int]:
+    """The run's snapshot steps, or a note on why there are none yet (and the page stops)."""
+    steps = run.snapshot_steps()
+    if steps:
+        return steps
+    if run.state in ACTIVE:
+        st.info(t("Run {id} has no snapshot yet: the first one is written after its first steps.", id=run.id))
+    else:
+        msg = "Run {id} ended before its first snapshot: pick another run in the sidebar, or Continue it on Train."
+        st.info(t(msg, id=run.id))
+    st.stop()
+
+
 def inject_css() -> None:
     """Roomier metrics and wrapped tabs: readable on a projector and in a narrow window."""
     st.html(

@@ -12,23 +12,13 @@ ui.init_session()
 
 st.title(t("Diagnostics"))
 run = ui.need_run()
-steps = run.snapshot_steps()
-snaps = [m for m in run.metrics if m.get("snapshot")]
-if not steps or not snaps:
-    if run.state in ui.ACTIVE:
-        st.info(t("Run {id} has no snapshot yet: the first one is written after its first steps.", id=run.id))
-    else:
-        st.info(
-            t(
-                "Run {id} ended before its first snapshot: pick another run in the sidebar, or Continue it on Train.",
-                id=run.id,
-            )
-        )
-    st.stop()
+steps = ui.need_snapshots(run)
+snaps = [m for m in run.metrics if m.get("snapshot")] or [{"step": steps[-1]}]
 path, name = str(run.path), run.config.get("method", {}).get("name", "run")
 
 ui.verdict_banner(snaps[-1].get("verdict"), snaps[-1].get("verdict_reasons", []))
-st.caption(t("Verdict at step {s}, from the probe batch's two views.", s=snaps[-1]["step"]))
+if snaps[-1].get("verdict"):  # none before training: a random initialisation looks collapsed
+    st.caption(t("Verdict at step {s}, from the probe batch's two views.", s=snaps[-1]["step"]))
 
 left, right = st.columns(2, gap="large")
 with left:

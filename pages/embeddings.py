@@ -13,18 +13,7 @@ ui.init_session()
 
 st.title(t("Embeddings"))
 run = ui.need_run()
-steps = run.snapshot_steps()
-if not steps:
-    if run.state in ui.ACTIVE:
-        st.info(t("Run {id} has no snapshot yet: the first one is written after its first steps.", id=run.id))
-    else:
-        st.info(
-            t(
-                "Run {id} ended before its first snapshot: pick another run in the sidebar, or Continue it on Train.",
-                id=run.id,
-            )
-        )
-    st.stop()
+steps = ui.need_snapshots(run)
 
 PROJ = {"umap": "UMAP", "pca": "PCA", "tsne": "t-SNE"}
 SPACE = {"features": t("backbone"), "projections": t("projection head")}
