@@ -83,7 +83,7 @@ def random_encoder(dataset: str, calibrate: bool) -> dict[str, Any]:
     cfg = preset_config("simclr", dataset)
     torch.manual_seed(cfg.train.seed)
     backbone = build_backbone(cfg.train.backbone, cfg.train.width)
-    data = load_data(dataset)
+    data = load_data(dataset, image_size=cfg.data.image_size)  # the size the methods train at
     if calibrate:
         calibrate_batchnorm(backbone, data.train_images[:KNN_MEMORY])
     return {**evaluate(backbone, data), "views_per_second": None, "steps": 0}
@@ -94,7 +94,7 @@ def supervised(dataset: str, seconds: float) -> dict[str, Any]:
     cfg = preset_config("simclr", dataset)
     t = cfg.train
     torch.manual_seed(t.seed)
-    data = load_data(dataset)
+    data = load_data(dataset, image_size=cfg.data.image_size)  # the size the methods train at
     images = torch.from_numpy(np.ascontiguousarray(data.train_images)).permute(0, 3, 1, 2)  # (N, 3, H, W)
     labels = torch.from_numpy(data.train_labels)
     backbone = build_backbone(t.backbone, t.width)
