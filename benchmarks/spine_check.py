@@ -33,9 +33,9 @@ from cl_core.data import load_data  # noqa: E402
 from cl_core.presets import preset_config  # noqa: E402
 
 
-def run(out: Path, name: str, *args: str) -> dict:
+def run(out: Path, threads: str, name: str, *args: str) -> dict:
     run_dir = out / name
-    cmd = [sys.executable, "-m", "cl_core", "train", *args, "--out", str(run_dir), "--quiet"]
+    cmd = [sys.executable, "-m", "cl_core", "train", *args, "--out", str(run_dir), "--quiet", "--threads", threads]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed: {proc.stderr.strip()}")
@@ -57,11 +57,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", default="60")
     ap.add_argument("--out", type=Path, default=ROOT / "runs" / "spine")
+    ap.add_argument("--threads", default="0", help="torch threads per run (0: torch's default)")
     args = ap.parse_args()
     s = args.seconds
-    digits = run(args.out, "digits", "--method", "simclr", "--dataset", "digits", "--seconds", s)
+    digits = run(args.out, args.threads, "digits", "--method", "simclr", "--dataset", "digits", "--seconds", s)
     rand = random_encoder("digits", calibrate=False)
-    on = run(args.out, "shapes-jitter", "--method", "simclr", "--dataset", "shapes", "--seconds", s)
+    on = run(args.out, args.threads, "shapes-jitter", "--method", "simclr", "--dataset", "shapes", "--seconds", s)
     off = run(
         args.out, "shapes-no-jitter", "--method", "simclr", "--dataset", "shapes", "--seconds", s, "--opt", "jitter_p=0"
     )
