@@ -49,7 +49,7 @@ class Method(nn.Module, abc.ABC):
     def __init__(self, cfg: Config):
         super().__init__()
         self.cfg = cfg
-        self.opts = {k: cfg.method.options.get(k, o.default) for k, o in self.OPTIONS.items()}
+        self.opts = self.option_values(cfg)
         self.backbone = build_backbone(cfg.train.backbone, cfg.train.width)
         self.projector = self.build_projector()
 
@@ -60,6 +60,11 @@ class Method(nn.Module, abc.ABC):
     @property
     def has_projector(self) -> bool:
         return not isinstance(self.projector, nn.Identity)
+
+    @classmethod
+    def option_values(cls, cfg: Config) -> dict[str, Any]:
+        """Every OPTION's value in ``cfg``: the one set there, else its default."""
+        return {k: cfg.method.options.get(k, o.default) for k, o in cls.OPTIONS.items()}
 
     @classmethod
     def check_config(cls, cfg: Config) -> None:

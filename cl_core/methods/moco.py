@@ -59,7 +59,7 @@ class MoCo(Method):
 
     @classmethod
     def check_config(cls, cfg: Config) -> None:
-        k = cfg.method.options.get("queue_size", cls.OPTIONS["queue_size"].default)
+        k = cls.option_values(cfg)["queue_size"]
         if k % cfg.train.batch_size:
             raise ConfigError(
                 "method.options.queue_size",

@@ -44,7 +44,7 @@ class SimCLR(Method):
 
     @classmethod
     def check_config(cls, cfg: Config) -> None:
-        o = {k: cfg.method.options.get(k, v.default) for k, v in cls.OPTIONS.items()}
+        o = cls.option_values(cfg)
         if o["positive"] == "self" and o["mask_self"]:
             raise ConfigError(
                 "method.options.mask_self",

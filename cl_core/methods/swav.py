@@ -99,7 +99,7 @@ class SwAV(Method):
 
     @classmethod
     def check_config(cls, cfg: Config) -> None:
-        o = {k: cfg.method.options.get(k, v.default) for k, v in cls.OPTIONS.items()}
+        o = cls.option_values(cfg)
         if o["prototypes"] > cfg.train.batch_size + o["queue_size"]:
             raise ConfigError(
                 "method.options.prototypes",
