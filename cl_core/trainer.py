@@ -376,6 +376,7 @@ class _Loop:
             "chance_level": self.method.chance_level(self.batch),
             "start_step": self.step,
             "world_size": self.world,
+            "class_names": list(self.s.data.class_names),  # for reports and the projector's metadata
         }
         for cb in self.callbacks:
             cb.on_start(info)
@@ -409,7 +410,7 @@ class _Loop:
         summary = self._summary(state, budget, train_seconds, diag_seconds, recent) if distributed.is_main() else {}
         self._save()
         for cb in self.callbacks:
-            cb.on_end(state, message or summary.get("verdict_message", ""), summary)
+            cb.on_end(state, message, summary)
         distributed.barrier()  # the others wait for rank 0's summary and files
         return TrainResult(state, message, summary, self.method, self.history)
 

@@ -47,3 +47,9 @@ def test_snapshot_pairs_split_the_matrix_into_positives_and_negatives():
     z = np.eye(4)[[0, 1, 0, 1]]  # view 2 equals view 1: positives have cosine 1
     pos, neg = report.snapshot_pairs({"similarity": z @ z.T})
     assert pos.tolist() == [1, 1, 1, 1] and len(neg) == 4 * 4 - 4 - 4
+
+
+def test_projector_metadata_names_the_classes(run, tmp_path):
+    _, meta = report.export_projector(run, tmp_path)
+    row = meta.read_text().splitlines()[1].split("\t")
+    assert row[2] == run.status["class_names"][int(row[1])]
