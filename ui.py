@@ -8,25 +8,31 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import copy
 import dataclasses
+import functools
 import hashlib
 import html
+import json
 import math
 import os
+import sys
 import textwrap
 import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import streamlit as st
 
-from cl_core.config import Config, ConfigError
-from cl_core.data import DataError, ImageData
+import i18n
+from cl_core.config import Config, ConfigError, Option
+from cl_core.data import DATASETS, DataError, ImageData
 from cl_core.jobs import JobError, JobManager
 from cl_core.runs import FINISHED, Run, RunError
+from cl_core.settings import Settings
 
 ACTIVE = ("queued", "running")
 PAGES = {  # page file -> (title, icon); app.py builds the navigation from it, pages link with it
@@ -35,7 +41,10 @@ PAGES = {  # page file -> (title, icon); app.py builds the navigation from it, p
     "pages/train.py": ("Train", "🏋️"),
     "pages/embeddings.py": ("Embeddings", "🌌"),
     "pages/diagnostics.py": ("Diagnostics", "🩺"),
+    "pages/compare.py": ("Compare", "⚖️"),
+    "pages/sweeps.py": ("Sweeps", "🧹"),
     "pages/lessons.py": ("Lessons", "🎓"),
+    "pages/playground.py": ("Loss Playground", "🛝"),
 }
 DATASET_TITLES = {
     "digits": "Digits (scikit-learn 8×8, built in)",
@@ -73,9 +82,29 @@ TEXTS = {
 
 
 def t(text: str, **fmt: Any) -> str:
-    """A user-facing string: a TEXTS key or the English text itself, formatted with ``fmt`` (identity for now)."""
-    out = TEXTS.get(text, text)
+    """A user-facing string in the session's language, formatted with ``fmt``.
+
+    ``text`` is a TEXTS key, the English text, or an English message from cl_core (see i18n.translate).
+    """
+    out = i18n.translate(text, lang())
+    out = TEXTS.get(out, out)
     return out.format(**fmt) if fmt else out
+
+
+def lang() -> str:
+    """The session's language (a key of i18n.LANGS): the sidebar's switch; at first the URL's ``?lang=``."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    if get_script_run_ctx() is None:  # AppTest calls a widget's format_func after the script run, outside it
+        return _LAST_LANG["lang"]
+    if K.LANG not in st.session_state:
+        asked = st.query_params.get("lang")
+        st.session_state[K.LANG] = asked if asked in i18n.LANGS else "en"
+    _LAST_LANG["lang"] = st.session_state[K.LANG]
+    return _LAST_LANG["lang"]
+
+
+_LAST_LANG = {"lang": "en"}  # the language of this process's latest script run (see lang)
 
 
 class K:
@@ -87,11 +116,20 @@ class K:
     AUG_SEED = "aug_seed"  # generator seed of the augmentation gallery ("Re-draw" bumps it)
     AUG_PRESET = "aug_preset"
     LIVE_STATE = "live_state"  # last state the live panel saw, to refresh the page once a run ends
+    COMPARE = "compare_ids"  # run ids Compare shows; other pages set it before switching there
+    SWEEP = "sweep_id"  # the sweep Sweeps shows (the last one launched in this session)
     WIDGET = "w."
     REROUTED = "rerouted"  # this session was sent back through app.py once (see _leave_mpa_v1)
+    LANG = "lang"  # the session's language (see lang)
+    LINK = "link.params"  # this page's URL parameters: name -> text, or None for a default (see read_link)
+    LINK_READ = "link.read"  # the session's first address has been applied
+    CONTROLS = "link.controls"  # the controls this page asked ``shown`` about, for a presentation link
+    PRESENT = "link.present"  # presentation mode: the controls to show, or absent
+    LINK_WRITTEN = "link.written"  # every parameter this session has put in the address (they are ours)
 
 
 _PICKER = "run_picker."  # the sidebar's widget; K.RUN is the truth, so that pages may set it any time
+_LANG_PICKER = "lang_picker"  # the sidebar's language switch; K.LANG is the truth
 
 
 # ---------------------------------------------------------------------------------------------- session state
@@ -111,17 +149,22 @@ def default_config(method: str = "simclr", dataset: str = "digits") -> Config:
 
     cfg = preset_config(method, dataset)
     cfg.data.root = data_root()
-    cfg.train.seconds, cfg.train.steps, cfg.train.epochs = 60.0, 0, 0.0
+    limits = server_settings()
+    cfg.train.seconds, cfg.train.steps, cfg.train.epochs = min(60.0, limits.max_seconds_per_run), 0, 0.0
+    cfg.train.batch_size = min(cfg.train.batch_size, limits.max_batch_size)
     return cfg
 
 
 def init_session() -> None:
     """Session defaults; called first by app.py and by every page."""
     _leave_mpa_v1()
+    if not getattr(_routing, "active", False):  # a page run on its own (AppTest after its first run)
+        new_link()
     st.session_state.setdefault(K.RUNS_DIR, os.environ.get("CL_RUNS_DIR", "runs"))
     if K.CFG not in st.session_state:
         st.session_state[K.CFG] = default_config()
-    st.session_state.setdefault(K.AUG_SEED, 0)
+    lang()
+    read_link()
 
 
 _routing = threading.local()  # .active: app.py is running this script run (each run has its own thread)
@@ -129,10 +172,15 @@ _routing = threading.local()  # .active: app.py is running this script run (each
 
 @contextlib.contextmanager
 def router() -> Iterator[None]:
-    """Wraps app.py's body: pages run inside it know that the navigation and sidebar are there."""
+    """Wraps app.py's body: pages run inside it know that the navigation and sidebar are there.
+
+    After the page it writes the page's link (``end_page``); a page that stops early calls ``stop``.
+    """
     _routing.active = True
+    new_link()
     try:
         yield
+        end_page()
     finally:
         _routing.active = False
 
@@ -193,12 +241,15 @@ def set_field(c: Config, name: str, value: Any) -> None:
 
 
 def bound(widget: Callable[..., Any], label: str, name: str, **kw: Any) -> Any:
-    """Draw ``widget`` showing the working config's field ``name`` (dotted) and write its value back."""
+    """Draw ``widget`` showing the working config's field ``name`` (dotted) and write its value back.
+
+    The value is also in the page's link, and the widget is left out in presentation mode unless listed.
+    """
     key = K.WIDGET + name
     if key not in st.session_state:
-        st.session_state[key] = get_field(cfg(), name)
-    value = widget(t(label), key=key, **kw)
-    set_field(cfg(), name, value)
+        st.session_state[key] = _fitted(name, kw)
+    value = widget(t(label), key=key, **kw) if shown(url_name(name)) else st.session_state[key]
+    _set_linked(name, value)
     return value
 
 
@@ -206,21 +257,25 @@ def bound_range(label: str, low: str, high: str, **kw: Any) -> tuple[Any, Any]:
     """A range slider showing two config fields (``low`` <= ``high``) and writing both back."""
     key = K.WIDGET + low + ".." + high
     if key not in st.session_state:
-        st.session_state[key] = (get_field(cfg(), low), get_field(cfg(), high))
-    lo, hi = st.slider(t(label), key=key, **kw)
-    set_field(cfg(), low, lo)
-    set_field(cfg(), high, hi)
+        st.session_state[key] = (_fitted(low, kw), _fitted(high, kw))
+    lo, hi = st.slider(t(label), key=key, **kw) if shown(url_name(low)) else st.session_state[key]
+    _set_linked(low, lo)
+    _set_linked(high, hi)
     return lo, hi
 
 
-def set_method(name: str) -> None:
-    """Switch the working config to method ``name``: its preset, keeping data, augmentations and budget."""
-    old = cfg()
+def with_method(old: Config, name: str) -> Config:
+    """``old`` switched to method ``name``: its preset, keeping data, augmentations and budget."""
     new = default_config(name, old.data.name)
     new.data, new.augment = old.data, old.augment
     for f in ("seconds", "steps", "epochs", "seed", "device", "batch_size", "backbone", "width", "snapshots"):
         setattr(new.train, f, getattr(old.train, f))
-    st.session_state[K.CFG] = new
+    return new
+
+
+def set_method(name: str) -> None:
+    """Switch the working config to method ``name`` (see ``with_method``)."""
+    st.session_state[K.CFG] = with_method(cfg(), name)
     forget_widgets("method.")
     forget_widgets("train.")
 
@@ -235,9 +290,39 @@ def _owner_alive(session_id: str) -> bool:
 
 
 @st.cache_resource(max_entries=4)
+def _server_settings(path: str) -> tuple[Settings, str]:
+    from cl_core.settings import load_settings
+
+    limits, problem = load_settings(path) if path else (Settings(), "")
+    if problem:  # reported once, at start-up, in the server's terminal (and in the sidebar)
+        print(f"Contrastive Learning Explorer: {problem}", file=sys.stderr, flush=True)
+    return limits, problem
+
+
+def server_settings() -> Settings:
+    """The classroom settings file (cl_core.settings), read once; a bad file is reported and the defaults used."""
+    from cl_core.settings import settings_path
+
+    return _server_settings(str(settings_path() or ""))[0]
+
+
+def settings_problem() -> str:
+    from cl_core.settings import settings_path
+
+    return _server_settings(str(settings_path() or ""))[1]
+
+
+@st.cache_resource(max_entries=4)
 def job_manager(folder: str) -> JobManager:
     """The process-wide job manager of a runs folder (stops its children when the app exits)."""
-    jm = JobManager(folder, owner_alive=_owner_alive, drop_after=float(os.environ.get("CL_SESSION_GRACE", 120)))
+    s = server_settings()
+    jm = JobManager(
+        folder,
+        max_concurrent=s.concurrent_runs or None,
+        owner_alive=_owner_alive,
+        drop_after=s.session_grace_seconds,
+        limits=s,
+    )
     atexit.register(jm.shutdown)
     return jm
 
@@ -277,7 +362,7 @@ def device_label() -> str:
     return f"CPU ({os.cpu_count()} cores; no GPU found)"
 
 
-@st.cache_resource(max_entries=4, show_spinner="Loading the data set…")
+@st.cache_resource(max_entries=4, show_spinner=False)
 def _dataset(name: str, root: str, image_size: int, seed: int) -> tuple[ImageData, str]:
     from cl_core.data import load_data, load_folder
 
@@ -289,7 +374,8 @@ def _dataset(name: str, root: str, image_size: int, seed: int) -> tuple[ImageDat
 
 def dataset(name: str, root: str, image_size: int = 0, seed: int = 0) -> ImageData:
     """A loaded data set, shared by all sessions; never downloads (the app works offline)."""
-    return _dataset(name, "" if name.startswith("folder:") else root, image_size, seed)[0]
+    with st.spinner(t("Loading the data set…")):
+        return _dataset(name, "" if name.startswith("folder:") else root, image_size, seed)[0]
 
 
 def folder_report(name: str, image_size: int = 0, seed: int = 0) -> str:
@@ -335,6 +421,16 @@ def load(path: Path) -> Run:
     return _load_run(str(path), stamp(path))
 
 
+def with_status(run: Run) -> Run:
+    """``run`` with its status.json read again: what a progress line needs each second.
+
+    Cheaper than load(), which re-reads metrics.jsonl: it grows all run long and changes with every log row.
+    """
+    from cl_core.runs import read_status
+
+    return dataclasses.replace(run, status=read_status(run.path))
+
+
 @st.cache_data(max_entries=8, show_spinner=False)
 def _list_runs(folder: str, stamp: tuple) -> list[Run]:
     from cl_core.runs import list_runs
@@ -343,21 +439,34 @@ def _list_runs(folder: str, stamp: tuple) -> list[Run]:
 
 
 def all_runs() -> list[Run]:
-    """Every run in the runs folder, newest first; re-read only when a run changed."""
+    """Every run in the runs folder this session may see, newest first; re-read only when a run changed."""
     root = runs_dir()
     dirs = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
-    return _list_runs(str(root), tuple((p.name, stamp(p)) for p in dirs))
+    return [r for r in _list_runs(str(root), tuple((p.name, stamp(p)) for p in dirs)) if visible(r)]
+
+
+def visible(run: Run) -> bool:
+    """Whether this session may see ``run``: any run, or in private mode only the runs it started."""
+    return not server_settings().private or run.owner == owner()
+
+
+def find_run(run_id: str | None) -> Run | None:
+    """The run ``run_id`` of the runs folder, or None (no such run, an id that leaves the folder, or not visible)."""
+    from cl_core.runs import resolve_run
+
+    try:
+        path = resolve_run(runs_dir(), run_id) if run_id else None
+    except RunError:
+        return None
+    run = load(path) if path is not None and (path / "config.json").is_file() else None
+    return run if run is not None and visible(run) else None
 
 
 def current_run() -> Run | None:
-    """The run picked in the sidebar (or None)."""
-    from cl_core.runs import resolve_run
-
-    run_id = st.session_state.get(K.RUN)
-    if not run_id:
-        return None
-    path = resolve_run(runs_dir(), run_id)
-    return load(path) if (path / "config.json").is_file() else None
+    """The run picked in the sidebar (or None; also for a run this session may not see). It is in the page's link."""
+    run = find_run(st.session_state.get(K.RUN))
+    in_link("run", run.id if run else None, None)
+    return run
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -367,12 +476,17 @@ def snapshot(path: str, step: int) -> dict[str, np.ndarray]:
     return load_run(path).snapshot(step)
 
 
-@st.cache_data(max_entries=16, show_spinner="Projecting the embeddings…")
-def projections(path: str, steps: tuple[int, ...], space: str, method: str, dim: int) -> list[np.ndarray]:
-    """Layouts of the probe set at ``steps``, aligned from one step to the next."""
+@st.cache_data(max_entries=16, show_spinner=False)
+def _projections(path: str, steps: tuple[int, ...], space: str, method: str, dim: int) -> list[np.ndarray]:
     from cl_core.projection import project_snapshots
 
     return project_snapshots([snapshot(path, s)[space] for s in steps], method, dim)
+
+
+def projections(path: str, steps: tuple[int, ...], space: str, method: str, dim: int) -> list[np.ndarray]:
+    """Layouts of the probe set at ``steps``, aligned from one step to the next."""
+    with st.spinner(t("Projecting the embeddings…")):
+        return _projections(path, steps, space, method, dim)
 
 
 @st.cache_data(max_entries=128, show_spinner=False)
@@ -471,12 +585,17 @@ def gallery(c: Config, seed: int, n: int = 8) -> tuple[np.ndarray, np.ndarray, n
 
 
 def save_upload(name: str, content: bytes) -> Path:
-    """Store an uploaded zip under the data folder by content hash; returns its path."""
+    """Store an uploaded zip under the data folder by content hash; returns its path.
+
+    A DataError when it is over the server's ``max_upload_mb``.
+    """
+    from cl_core.runs import atomic_write_bytes
+
+    server_settings().check_upload(name, len(content))
     folder = Path(data_root()) / "uploads"
-    folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{hashlib.sha256(content).hexdigest()[:16]}.zip"
     if not path.exists():
-        path.write_bytes(content)
+        atomic_write_bytes(path, content)  # two sessions uploading the same file never read half of it
     return path
 
 
@@ -494,12 +613,19 @@ def _wrap(text: str, width: int) -> str:
     return "<br>".join(textwrap.wrap(text, width)) if text and "<br>" not in text else text
 
 
+def translated(fig: Any) -> Any:
+    """A plotly figure's texts in the session's language: a copy, unless English (see i18n.translate_figure)."""
+    return i18n.translate_figure(fig, lang())
+
+
 def chart(fig: Any, key: str, height: int | None = None, legend: str = "top", **kw: Any) -> Any:
     """Show a plotly figure with projector-sized text, fitted to a (possibly half-width) column.
 
     The title is drawn as page text above the chart (it wraps at any width); long axis and subplot titles
-    wrap; the legend goes ``top`` (above the plot), ``bottom`` or ``right``.
+    wrap; the legend goes ``top`` (above the plot), ``bottom`` or ``right``. Its texts are translated into the
+    session's language on a copy (cl_core.figures builds English figures, and cached ones must not change).
     """
+    fig = translated(fig)
     title = fig.layout.title.text
     if title:
         st.markdown(f"<div class='cl-chart-title'>{html.escape(title)}</div>", unsafe_allow_html=True)
@@ -521,7 +647,8 @@ def chart(fig: Any, key: str, height: int | None = None, legend: str = "top", **
     }[legend]
     top = 16 + (28 * rows if legend == "top" else 0) + 44 * bool(subplot_titles)
     bottom = 40 + 22 * x_lines + (28 * rows if legend == "bottom" else 0)
-    fig.update_layout(title=None, font_size=15, legend=place, margin={"l": 70, "r": 20, "t": top, "b": bottom})
+    margin = {"l": 70, "r": 20, "t": top, "b": bottom}
+    fig.update_layout(title=None, font_size=20 if presenting() else 15, legend=place, margin=margin)
     if height:
         fig.update_layout(height=height)
     return st.plotly_chart(fig, key=key, theme=None, config={"displaylogo": False}, **kw)
@@ -529,6 +656,15 @@ def chart(fig: Any, key: str, height: int | None = None, legend: str = "top", **
 
 def _rows(run: Run, snapshots: bool) -> list[dict[str, Any]]:
     return [m for m in run.metrics if bool(m.get("snapshot")) == snapshots]
+
+
+def _as_cached(fig: Any) -> Any:
+    """The figure as a cache hit returns it: rebuilt from its dict (what unpickling does).
+
+    A freshly built figure orders its JSON keys differently, and the browser redraws a chart whose JSON
+    changed; without this, each new figure of a live page is drawn twice (on the miss, then on the first hit).
+    """
+    return type(fig)(fig.to_dict())
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -564,10 +700,10 @@ def loss_figure(path: str, stamp: tuple[float, ...], height: int = 430) -> Any:
         fig.add_hline(
             y=floor,
             line={"dash": "dot", "color": "#555"},
-            annotation_text=t("temperature floor {v:.2f}", v=floor),
+            annotation_text=f"temperature floor {floor:.2f}",  # English: cached for every language; see chart()
             annotation_position="bottom right",
         )
-    return fig.update_layout(height=height)
+    return _as_cached(fig.update_layout(height=height))
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -582,7 +718,7 @@ def rank_std_figure(path: str, stamp: tuple[float, ...], height: int = 520) -> A
     fig = figures.rank_and_std(
         [r["step"] for r in snaps], [r["effective_rank"] for r in snaps], [r["std"] for r in snaps], healthy, rank_max
     )
-    return fig.update_layout(height=height)
+    return _as_cached(fig.update_layout(height=height))
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -591,7 +727,7 @@ def similarity_figure(path: str, step: int) -> Any:
     from cl_core import figures
 
     fig = still(figures.similarity_matrix([snapshot(path, step)["similarity"]], [step]))
-    return fig.update_xaxes(constrain="domain").update_yaxes(constrain="domain")
+    return _as_cached(fig.update_xaxes(constrain="domain").update_yaxes(constrain="domain"))
 
 
 def run_header(run: Run) -> None:
@@ -607,23 +743,30 @@ def run_header(run: Run) -> None:
         st.info(t("Waiting for a free training slot ({n} in the queue before it).", n=ahead))
     elif state == "running":
         p, secs = float(s.get("progress") or 0.0), float(s.get("seconds") or 0.0)
-        eta = f"{secs * (1 - p) / p:.0f} s" if p > 0 else "…"
+        eta = t("{s:.0f} s", s=secs * (1 - p) / p) if p > 0 else "…"
         text = t(
             "{p:.0%} · step {step} · {secs:.0f} s elapsed · ETA {eta}", p=p, step=s.get("step") or 0, secs=secs, eta=eta
         )
         st.progress(min(max(p, 0.0), 1.0), text=text if s.get("message") != "Loading data" else t("Loading data…"))
     elif state == "failed":
-        st.error(t("**This run failed.** {msg} Change the settings and start a new run.", msg=s.get("message", "")))
+        msg = t(s.get("message", ""))
+        st.error(t("**This run failed.** {msg} Change the settings and start a new run.", msg=msg))
     elif state in ("stopped", "interrupted"):
+        resumable = (run.path / "checkpoint.pt").is_file()  # a run killed or stopped before its end saved none
+        said = {"state": t(state.capitalize()), "msg": t(s.get("message", ""))}
         st.warning(
-            t("**{state}.** {msg} Continue trains it further.", state=t(state.capitalize()), msg=s.get("message", ""))
+            t("**{state}.** {msg} Continue trains it further.", **said)
+            if resumable
+            else t("**{state}.** {msg}", **said)
         )
     summary = run.summary
     if summary and state not in ACTIVE:
         cols = st.columns(5)
         knn, probe = summary.get("knn_top1"), summary.get("linear_probe")
         cols[0].metric(t("Final loss"), "–" if summary.get("final_loss") is None else f"{summary['final_loss']:.3f}")
-        cols[1].metric(t("kNN top-1"), "–" if knn is None else f"{knn:.1%}", help=summary.get("knn_protocol"))
+        cols[1].metric(
+            t("kNN top-1"), "–" if knn is None else f"{knn:.1%}", help=t(summary.get("knn_protocol", "")) or None
+        )
         cols[2].metric(t("Linear probe"), "–" if probe is None else f"{probe:.1%}")
         cols[3].metric(t("Views / s"), f"{summary.get('views_per_second', 0):,.0f}")
         cols[4].metric(t("Steps"), f"{summary.get('steps', 0):,}")
@@ -638,21 +781,25 @@ def guard() -> Iterator[None]:
     try:
         yield
     except ConfigError as e:
-        msg = e.message.rstrip(".")
+        msg = t(e.message).rstrip(".。")
         st.error(t("**Setting `{field}`**: {message}. Change it and try again.", field=e.field, message=msg))
     except DataError as e:
-        st.error(t("**The data set could not be loaded**: {e}", e=e))
+        st.error(t("**The data set could not be loaded**: {e}", e=t(str(e))))
     except (RunError, JobError) as e:
-        st.error(t("**{e}**. Pick another run in the sidebar, or start a new one on Train.", e=e))
+        st.error(t("**{e}**. Pick another run in the sidebar, or start a new one on Train.", e=t(str(e))))
 
 
 def verdict_banner(kind: str | None, reasons: list[str]) -> None:
     """The collapse / temperature verdict as a coloured banner with its reasons."""
     if not kind:
         return
-    title = kind.replace("_", " ").capitalize()
-    text = f"**{t('Verdict')}: {t(title)}** — " + " ".join(reasons)
+    text = f"**{t('Verdict')}: {verdict_title(kind)}** — " + " ".join(t(r) for r in reasons)
     (st.success if kind == "healthy" else st.error if "collapse" in kind else st.warning)(text)
+
+
+def verdict_title(kind: str) -> str:
+    """``dimensional_collapse`` -> ``Dimensional collapse``, in the session's language."""
+    return t(kind.replace("_", " ").capitalize()) if kind else ""
 
 
 def run_label(run: Run) -> str:
@@ -662,8 +809,19 @@ def run_label(run: Run) -> str:
     m = run.config.get("method", {}).get("name", "?")
     d = run.config.get("data", {}).get("name", "?").split("/")[-1]
     created = time.localtime(run.status.get("created") or run.path.stat().st_mtime)
-    when = time.strftime("%H:%M" if created[:3] == time.localtime()[:3] else "%d %b %H:%M", created)
-    return f"{when} {METHODS[m].TITLE if m in METHODS else m} · {d} · {t(run.state)}"
+    when = time.strftime("%H:%M" if created[:3] == time.localtime()[:3] else t("%d %b %H:%M"), created)
+    return f"{when} {t(METHODS[m].TITLE) if m in METHODS else m} · {t(d)} · {t(run.state)}"
+
+
+def run_labels(runs: list[Run]) -> dict[str, str]:
+    """Run id -> label for a picker, with the id added where labels coincide (same minute, method, data, state).
+
+    A selectbox sends back the label of the choice, not the choice: two runs with one label are one choice, and
+    picking either (or a rerun) selects the last of them.
+    """
+    labels = {r.id: run_label(r) for r in runs}
+    twins = {label for label in labels.values() if list(labels.values()).count(label) > 1}
+    return {i: f"{label} · {i}" if label in twins else label for i, label in labels.items()}
 
 
 def start_quick_demo() -> None:
@@ -688,7 +846,7 @@ def need_run() -> Run:
     run = current_run()
     if run is None:
         no_runs_prompt()
-        st.stop()
+        stop()
     return run
 
 
@@ -702,7 +860,7 @@ def need_snapshots(run: Run) -> list[int]:
     else:
         msg = "Run {id} ended before its first snapshot: pick another run in the sidebar, or Continue it on Train."
         st.info(t(msg, id=run.id))
-    st.stop()
+    stop()
 
 
 def inject_css() -> None:
@@ -715,17 +873,22 @@ def inject_css() -> None:
         .block-container { padding-top: 2.2rem; max-width: 1500px; }
         </style>"""
     )
+    if presenting():
+        st.html(PRESENT_CSS)
 
 
 def sidebar() -> None:
-    """Runs folder, device and the current-run picker (shared by every page)."""
+    """Runs folder, device and the current-run picker (shared by every page; none in presentation mode)."""
+    if presenting():
+        return
     with st.sidebar:
-        st.caption(t("Training device: **{d}**", d=device_label()))
+        language_switch()
+        st.caption(t("Training device: **{d}**", d=t(device_label())))
         runs = all_runs()
         ids = [r.id for r in runs]
         if st.session_state.get(K.RUN) not in ids:
             st.session_state[K.RUN] = ids[0] if ids else None
-        labels = {r.id: run_label(r) for r in runs}
+        labels = run_labels(runs)
         # the key changes with the labels: a keyed selectbox would keep showing a run's old state
         key = _PICKER + hashlib.blake2b(repr(labels).encode(), digest_size=6).hexdigest()
         current = st.session_state[K.RUN]
@@ -742,10 +905,305 @@ def sidebar() -> None:
         active = [r for r in runs if r.state in ACTIVE]
         if active:
             st.caption(t("Training now: {runs}", runs=", ".join(run_label(r) for r in active)))
-        with st.expander(t("Runs folder")):
-            st.text_input(t("Folder"), key=K.RUNS_DIR, help=t("Where runs are written and read."))
-            st.caption(t("{n} runs", n=len(runs)))
+        if not server_settings().private:  # private mode keeps every session in the server's runs folder
+            with st.expander(t("Runs folder")):
+                st.text_input(t("Folder"), key=K.RUNS_DIR, help=t("Where runs are written and read."))
+                st.caption(t("{n} runs", n=len(runs)))
+        if settings_problem():
+            st.warning(t("Classroom settings: {e}.", e=settings_problem()))
+
+
+def language_switch() -> None:
+    """English / 中文 at the top of the sidebar; the choice is kept in the URL as ``lang``."""
+
+    def pick() -> None:
+        st.session_state[K.LANG] = st.session_state[_LANG_PICKER]
+
+    st.session_state[_LANG_PICKER] = lang()
+    st.segmented_control(
+        t("Language"),
+        list(i18n.LANGS),
+        key=_LANG_PICKER,
+        format_func=i18n.LANGS.get,
+        required=True,
+        on_change=pick,
+        label_visibility="collapsed",
+    )
+    if st.query_params.get("lang", "en") != lang():  # en is the default: no parameter
+        if lang() == "en":
+            del st.query_params["lang"]
+        else:
+            st.query_params["lang"] = lang()
 
 
 def is_finished(state: str) -> bool:
     return state in FINISHED
+
+
+# --------------------------------------------------------------------------------------- links and presentation
+# Every setting of a page lives in its address, like the TensorFlow Playground: config fields through ``bound``,
+# view widgets through ``view`` (or ``linked``), the run through ``current_run``. A session's first run applies
+# the link (``read_link``); each of them writes its value to the address when it differs from the default
+# (``in_link``), and the end of the page (``end_page``, or ``stop``) takes out what the page no longer has.
+# ``?present=1&show=temperature,start`` presents: no sidebar or toolbar, large type, only the listed controls.
+
+LINK_DEFAULTS = {"method": "simclr", "dataset": "digits"}  # what default_config() starts from
+NOT_IN_LINKS = {
+    "data.root": "a folder cannot come from a link",
+    "data.name": "use dataset=",
+    "method.name": "use method=",
+}
+PRESENT, SHOW = "present", "show"
+PRESENT_CSS = """<style>
+html { font-size: 20px; }
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], header[data-testid="stHeader"] { display: none; }
+[data-testid="stExpander"]:not(:has(input, textarea, [role="slider"], [data-testid="stButtonGroup"])) { display: none; }
+.block-container { padding-top: 1.2rem; max-width: 100%; }
+</style>"""
+
+
+@functools.lru_cache(maxsize=16)
+def _base(method: str, dataset: str, root: str, limits: Settings) -> Config:
+    """The config a link names changes from (shared: never mutate it)."""
+    c = default_config()
+    c.data.name = dataset
+    return with_method(c, method)
+
+
+def link_base(c: Config) -> Config:
+    """The defaults of ``c``'s link: default_config() with ``c``'s method and named data set."""
+    dataset = c.data.name if c.data.name in DATASETS else LINK_DEFAULTS["dataset"]
+    return _base(c.method.name, dataset, data_root(), server_settings())
+
+
+def url_name(field: str) -> str:
+    """A config field's name in links: the bare key where it means that field (``temperature``), else dotted."""
+    key = field.rpartition(".")[2]
+    with contextlib.suppress(ConfigError):
+        if cfg().resolve(key) == field:
+            return key
+    return field
+
+
+def new_link() -> None:
+    """A new script run: the page registers its link parameters and controls again."""
+    st.session_state[K.LINK], st.session_state[K.CONTROLS] = {}, []
+
+
+def in_link(name: str, value: Any, default: Any) -> None:
+    """Put ``name=value`` in this page's link and the address, unless ``value`` is the default (links stay short)."""
+    text = None if value == default else str(value).lower() if isinstance(value, bool) else str(value)
+    st.session_state.setdefault(K.LINK, {})[name] = text
+    _put(name, text)
+
+
+def _put(name: str, text: str | None) -> None:
+    """One parameter into the address (None: out of it), only if it changes: writing sends a message."""
+    if text is not None:
+        st.session_state.setdefault(K.LINK_WRITTEN, set()).add(name)
+    if st.query_params.get(name) == text:
+        return
+    if text is None:
+        del st.query_params[name]
+    else:
+        st.query_params[name] = text
+
+
+def _ignored(name: str, why: str) -> None:
+    """A link value that cannot be used: say so, and drop it from the address."""
+    st.warning(t("The link's `{name}` was ignored: {why}.", name=name[:60], why=t(why).rstrip(".。")))
+    in_link(name, None, None)
+
+
+def _checked(name: str, raw: Any, default: Any, kw: dict[str, Any]) -> Any:
+    """``raw`` parsed like ``default`` and within a widget's ``options`` or range; else a warning and ``default``."""
+    try:
+        value = Option(default, "", low=kw.get("min_value"), high=kw.get("max_value")).parse(name, raw)
+        options = kw.get("options")
+        if options is not None and value not in list(options):
+            raise ConfigError(name, f"must be one of {', '.join(map(str, options))}; got {raw!r}")
+        return value
+    except ConfigError as e:
+        _ignored(name, e.message)
+        return default
+
+
+def _fitted(field: str, kw: dict[str, Any]) -> Any:
+    """The working config's ``field`` for a bound widget, or its default where the widget cannot show it."""
+    default = get_field(link_base(cfg()), field)
+    return _checked(url_name(field), get_field(cfg(), field), default, kw)
+
+
+def _set_linked(field: str, value: Any) -> None:
+    """A bound widget's value into the working config and the page's link (with the method and data set)."""
+    c = cfg()
+    set_field(c, field, value)
+    base = link_base(c)
+    in_link(url_name(field), value, get_field(base, field))
+    in_link("method", c.method.name, LINK_DEFAULTS["method"])
+    in_link("dataset", base.data.name, LINK_DEFAULTS["dataset"])
+
+
+def linked(key: str, default: Any, name: str | None = None, **kw: Any) -> Any:
+    """Session-state ``key``, kept in the page's link as ``name`` (default: ``key``) and taken from it while unset.
+
+    ``kw`` may hold the widget's ``options`` or ``min_value`` / ``max_value``: a link value outside is ignored.
+    """
+    name = name or key
+    if key not in st.session_state:
+        raw = st.query_params.get(name)
+        st.session_state[key] = default if raw is None else _checked(name, raw, default, kw)
+    in_link(name, st.session_state[key], default)
+    return st.session_state[key]
+
+
+def view(widget: Callable[..., Any], label: str, key: str, default: Any, name: str | None = None, **kw: Any) -> Any:
+    """A view widget (not a config field) whose value is in the page's link as ``name`` (default: ``key``).
+
+    Give the widget's default as ``default``, not as ``value=``: the value is in session state before the widget.
+    """
+    name = name or key
+    linked(key, default, name, **kw)
+    value = widget(t(label), key=key, **kw) if shown(name) else st.session_state[key]
+    in_link(name, value, default)
+    return value
+
+
+def presenting() -> bool:
+    return K.PRESENT in st.session_state
+
+
+def shown(name: str) -> bool:
+    """Whether to draw control ``name`` (its link name): always, but in presentation mode only when listed."""
+    controls = st.session_state.setdefault(K.CONTROLS, [])
+    if name not in controls:
+        controls.append(name)
+    return not presenting() or name in st.session_state[K.PRESENT]
+
+
+def read_link() -> None:
+    """Apply the address of the session's first run: the config, the run and presentation mode.
+
+    View widgets read theirs when drawn (``linked``). Parameters that are not settings are left alone (``lang``
+    belongs to the translations); a bad value is ignored with a warning that names the allowed range.
+    """
+    if st.session_state.get(K.LINK_READ):
+        return
+    st.session_state[K.LINK_READ] = True
+    qp = st.query_params.to_dict()
+    if qp.get(PRESENT, "").lower() in ("1", "true", "yes", "on"):
+        st.session_state[K.PRESENT] = [s.strip() for s in qp.get(SHOW, "").split(",") if s.strip()]
+    _read_config(qp)
+    if "run" in qp:
+        run = find_run(qp["run"])
+        if run is None:
+            _ignored("run", "there is no such run in this runs folder")
+        st.session_state[K.RUN] = run.id if run else None
+    if presenting() and not st.session_state.get(K.RUN):  # no sidebar to pick one: the newest
+        st.session_state[K.RUN] = next((r.id for r in all_runs()), None)
+
+
+def _read_config(qp: dict[str, str]) -> None:
+    """The link's method and data set, then its settings, each kept only if the config stays valid."""
+    from cl_core.methods import METHODS
+
+    picked = {}
+    for name, known in (("method", list(METHODS)), ("dataset", list(DATASETS))):
+        picked[name] = qp.get(name, LINK_DEFAULTS[name])
+        if picked[name] not in known:
+            _ignored(name, f"must be one of {', '.join(known)}; got {picked[name][:40]!r}")
+            picked[name] = LINK_DEFAULTS[name]
+    c = copy.deepcopy(_base(picked["method"], picked["dataset"], data_root(), server_settings()))
+    pending = []
+    for name in qp:
+        with contextlib.suppress(ConfigError):  # not a setting: someone else's parameter, or a view's
+            field = c.resolve(name)
+            if field in NOT_IN_LINKS:
+                _ignored(name, NOT_IN_LINKS[field])
+            else:
+                pending.append(name)
+    if not pending and picked == LINK_DEFAULTS:
+        return
+    while True:  # in rounds: a range's ends may only fit once the other end is in (crop_ratio_min=2&..max=3)
+        errors = {}
+        for name in pending:
+            trial = copy.deepcopy(c)
+            try:
+                trial.set(name, qp[name])
+                c = trial.validate()
+            except ConfigError as e:
+                errors[name] = e
+        if len(errors) in (0, len(pending)):
+            break
+        pending = list(errors)
+    for name, e in errors.items():
+        _ignored(name, e.message if e.field == c.resolve(name) else f"{e.field} {e.message}")
+    st.session_state[K.CFG] = c
+
+
+def _write_link() -> None:
+    """The end of a page: parameters we wrote that it no longer has leave the address; presentation mode stays."""
+    link = st.session_state.get(K.LINK, {})
+    for name in st.session_state.get(K.LINK_WRITTEN, set()) - set(link):
+        _put(name, None)
+    if presenting():
+        _put(PRESENT, "1")
+        _put(SHOW, ",".join(st.session_state[K.PRESENT]))
+
+
+def end_page() -> None:
+    """After the page: its link into the address, and the share box in the sidebar."""
+    _write_link()
+    if not presenting():
+        share_box()
+
+
+def stop() -> NoReturn:
+    """``st.stop()`` for pages: writes the page's link first (nothing runs after st.stop)."""
+    end_page()
+    st.stop()
+
+
+_COPY_HTML = """<style>
+input, button { border: 1px solid #ccc; border-radius: 6px; padding: 5px 12px; background: #fff; }
+input { width: 100%%; box-sizing: border-box; font: 13px monospace; }
+button { margin-top: 6px; font: 14px sans-serif; }
+</style>
+<input id="u" readonly aria-label="link"><br><button id="b">%(label)s</button>
+<script>
+const extra = %(extra)s, u = document.getElementById("u"), b = document.getElementById("b");
+function link() {  // the address now (a fragment may have changed it since this box was drawn), plus extra
+  const loc = window.parent.location, params = new URLSearchParams(loc.search);
+  Object.keys(extra).forEach((k) => params.delete(k));
+  let q = params.toString();
+  Object.entries(extra).forEach(([k, v]) => { q += (q ? "&" : "") + k + "=" + v; });
+  return loc.origin + loc.pathname + (q ? "?" + q : "");
+}
+u.value = link();
+setInterval(() => { if (document.activeElement !== u) u.value = link(); }, 500);
+b.onclick = () => {
+  u.value = link();
+  u.select();
+  const done = () => { b.textContent = %(copied)s; };
+  if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(u.value).then(done);
+  else { document.execCommand("copy"); done(); }
+};
+</script>"""
+
+
+def _copy_box(extra: dict[str, str], label: str) -> None:
+    """The page's address (with ``extra`` parameters) as text, and a button that copies it."""
+    js = lambda v: json.dumps(v).replace("<", "\\u003c")  # noqa: E731 - safe inside <script>
+    st.iframe(_COPY_HTML % {"label": html.escape(label), "extra": js(extra), "copied": js(t("Copied ✓"))}, height=70)
+
+
+def share_box() -> None:
+    """Sidebar: copy this view's link, or a presentation link that keeps only the chosen controls."""
+    with st.sidebar, st.popover(t("🔗 Share this view"), width="stretch"):
+        st.caption(t("Every setting of this page is in its address: the link reopens this exact view."))
+        _copy_box({}, t("Copy link"))
+        controls = st.session_state.get(K.CONTROLS, [])
+        help_ = t("For a projector: large type, no sidebar or toolbar, and only the controls you keep.")
+        if controls and st.toggle(t("Presentation link"), key="share.present", help=help_):
+            keep = st.multiselect(t("Controls to keep"), controls, default=controls)
+            _copy_box({PRESENT: "1", SHOW: ",".join(keep)}, t("Copy presentation link"))

@@ -1,4 +1,4 @@
-"""Command line: ``python -m cl_core train | list | eval``.
+"""Command line: ``python -m cl_core train | sweep | list | eval | lesson``.
 
 Bad settings print one line naming the field and exit with code 2; a failed run exits with 1.
 """
@@ -44,8 +44,9 @@ FLAGS = {
 }
 
 
-def _train_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="train one method and write a run directory")
+def _config_parser(sub: argparse._SubParsersAction, name: str, help: str) -> argparse.ArgumentParser:
+    """A sub-command that builds a config from the method's preset, --config, the flags and --opt (train, sweep)."""
+    p = sub.add_parser(name, help=help)
     for flag in FLAGS:
         p.add_argument("--" + flag.replace("_", "-"), dest=flag, default=None, metavar=flag.upper())
     p.add_argument("--augment", default=None, metavar="PRESET", help="augmentation preset (simclr, crop_only, ...)")
@@ -57,13 +58,26 @@ def _train_parser(sub: argparse._SubParsersAction) -> None:
         help="any other setting: a method switch (predictor=false) or a field (hue=0, train.warmup=0.1)",
     )
     p.add_argument("--config", default=None, help="replay a saved config.json (flags override it)")
-    p.add_argument("--out", default=None, help="run directory (default: RUNS_DIR/<new id>)")
     p.add_argument("--runs-dir", default="runs")
-    p.add_argument("--resume", default=None, metavar="RUN_DIR", help="continue a stopped or completed run")
     p.add_argument("--compile", action="store_true", help="torch.compile the training step")
     p.add_argument("--channels-last", action="store_true")
     p.add_argument("--profile", action="store_true", help="time augmentation, forward, backward and optimiser")
     p.add_argument("--quiet", action="store_true")
+    return p
+
+
+def _train_parser(sub: argparse._SubParsersAction) -> None:
+    p = _config_parser(sub, "train", "train one method and write a run directory")
+    p.add_argument("--out", default=None, help="run directory (default: RUNS_DIR/<new id>)")
+    p.add_argument("--resume", default=None, metavar="RUN_DIR", help="continue a stopped or completed run")
+
+
+def _sweep_parser(sub: argparse._SubParsersAction) -> None:
+    p = _config_parser(sub, "sweep", "one run per value of one setting; prints value -> kNN, final loss, verdict")
+    p.add_argument("--param", required=True, metavar="NAME", help="the setting (temperature, batch_size, predictor)")
+    p.add_argument("--values", required=True, metavar="A,B,C", help="its values, separated by commas")
+    p.add_argument("--parallel", type=int, default=1, metavar="N", help="runs at a time (0: one per GPU or 2 cores)")
+    p.set_defaults(resume=None, out=None)
 
 
 def build_config(args: argparse.Namespace) -> Config:
@@ -171,6 +185,46 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 1 if result.state == "failed" else 0
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """Queue one child run per value (``--parallel`` at a time), report each as it ends, then the sweep's table."""
+    from cl_core import sweep as S
+    from cl_core.jobs import JobManager
+    from cl_core.runs import FINISHED, load_run, read_status
+
+    if args.parallel < 0:
+        raise ConfigError("--parallel", f"must be >= 0; got {args.parallel}")
+    jobs = JobManager(args.runs_dir, max_concurrent=args.parallel)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    sweep = S.launch(jobs, build_config(args), args.param, args.values, owner="cli")
+    n = len(sweep.run_ids)
+    values = ", ".join(map(str, sweep.values))
+    print(f"sweep {sweep.id}: {sweep.param} = {values} ({n} runs, {jobs.max_concurrent} at a time)", flush=True)
+    done: set[str] = set()
+    try:
+        while len(done) < n:
+            if stop.is_set():
+                jobs.shutdown()  # running runs stop cleanly (state stopped), queued ones are dropped
+            for value, run_id in zip(sweep.values, sweep.run_ids):
+                state = read_status(jobs.runs_dir / run_id).get("state")
+                if state in FINISHED and run_id not in done:
+                    done.add(run_id)
+                    print(f"[{len(done)}/{n}] {sweep.param} = {value}: {state}", flush=True)
+            time.sleep(0.5)
+    finally:
+        jobs.shutdown()
+    runs = {run_id: load_run(jobs.runs_dir / run_id) for run_id in sweep.run_ids}
+    print(f"\n{sweep.param:<28} {'state':<11} {'kNN':>7} {'final loss':>10}  {'verdict':<22} run")
+    for row in S.table(sweep, runs):
+        knn, loss = row["knn_top1"], row["final_loss"]
+        print(
+            f"{row[sweep.param]!s:<28} {row['state']:<11} {'' if knn is None else f'{knn:.3f}':>7} "
+            f"{'' if loss is None else f'{loss:.4f}':>10}  {row['verdict'] or '':<22} {jobs.runs_dir / row['run']}"
+        )
+    return 1 if any(r.state == "failed" for r in runs.values()) else 0
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     from cl_core.runs import list_runs
 
@@ -242,6 +296,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m cl_core", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     _train_parser(sub)
+    _sweep_parser(sub)
     p = sub.add_parser("list", help="list runs with their state")
     p.add_argument("runs_dir", nargs="?", default="runs")
     p = sub.add_parser("eval", help="print a saved run's diagnostics; write its report and exports")
@@ -265,7 +320,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--lessons-dir", default=str(Path(__file__).resolve().parents[1] / "lessons"))
     args = parser.parse_args(argv)
     try:
-        return {"train": cmd_train, "list": cmd_list, "eval": cmd_eval, "lesson": cmd_lesson}[args.command](args)
+        return {"train": cmd_train, "sweep": cmd_sweep, "list": cmd_list, "eval": cmd_eval, "lesson": cmd_lesson}[
+            args.command
+        ](args)
     except (ConfigError, DataError, RunError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

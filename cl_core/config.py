@@ -193,27 +193,43 @@ class Config:
             raise ConfigError(unknown[0], "unknown section; known: data, augment, method, train")
         return cls(**parts)
 
-    def set(self, name: str, value: Any) -> None:
-        """Set a setting by name, as ``--opt NAME=VALUE`` does.
+    def resolve(self, name: str) -> str:
+        """The full dotted name of a setting: ``lr`` -> ``train.lr``, ``predictor`` -> ``method.options.predictor``.
 
         ``NAME`` is a dotted path (``train.lr``, ``augment.hue``, ``method.temperature``), a method
         option (``predictor``), or a bare augmentation / method / training field (``hue``, ``lr``).
         """
-        from cl_core.methods import get_method_class
-
         section, _, key = name.rpartition(".")
-        options = get_method_class(self.method.name).OPTIONS if self.method.name in _method_names() else {}
-        if section in ("", "method.options", "options") and key in options:
-            self.method.options[key] = options[key].parse(f"method.options.{key}", value)
-            return
-        sections = [section] if section else ["augment", "method", "train", "data"]
-        for sec in sections:
+        if section in ("", "method.options", "options") and key in self._options():
+            return f"method.options.{key}"
+        for sec in [section] if section else ["augment", "method", "train", "data"]:
             obj = getattr(self, sec, None)
             if dataclasses.is_dataclass(obj) and key in {f.name for f in dataclasses.fields(obj)} and key != "options":
-                setattr(obj, key, _coerce(f"{sec}.{key}", getattr(obj, key), value))
-                return
-        known = sorted(options) + ["augment.*", "data.*", "method.*", "train.*"]
+                return f"{sec}.{key}"
+        known = sorted(self._options()) + ["augment.*", "data.*", "method.*", "train.*"]
         raise ConfigError(name, f"unknown option for method {self.method.name!r}; known: {', '.join(known)}")
+
+    def get(self, name: str) -> Any:
+        """A setting's value by any name ``set`` takes; a method option not set yet has its default."""
+        sec, _, key = self.resolve(name).rpartition(".")
+        if sec == "method.options":
+            return self.method.options.get(key, self._options()[key].default)
+        return getattr(getattr(self, sec), key)
+
+    def set(self, name: str, value: Any) -> None:
+        """Set a setting by name (see ``resolve``), as ``--opt NAME=VALUE`` does, parsed to the field's type."""
+        full = self.resolve(name)
+        sec, _, key = full.rpartition(".")
+        if sec == "method.options":
+            self.method.options[key] = self._options()[key].parse(full, value)
+        else:
+            obj = getattr(self, sec)
+            setattr(obj, key, _coerce(full, getattr(obj, key), value))
+
+    def _options(self) -> dict[str, Option]:
+        from cl_core.methods import get_method_class
+
+        return get_method_class(self.method.name).OPTIONS if self.method.name in _method_names() else {}
 
     def validate(self) -> Config:
         """Check every field; raise ConfigError for the first bad one. Returns self."""

@@ -11,7 +11,11 @@ Rules:
 - a session that went away (``drop_owner``, called by the watcher once the owner has been gone for
   ``drop_after`` seconds): its queued runs are dropped (status ``stopped``, nothing trained) and its
   running run is stopped with SIGTERM, so that a closed tab never holds a training slot. The partial
-  run stays in the store and ``Continue`` trains it further.
+  run stays in the store and ``Continue`` trains it further;
+- with ``limits`` (cl_core.settings), a config over a cap is refused with a ConfigError naming the field,
+  and an owner with ``max_runs_per_session`` runs queued or running cannot submit another.
+
+A new run's owner is written to ``owner.json`` in its directory (private mode shows a session its own).
 """
 
 from __future__ import annotations
@@ -27,7 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cl_core.config import Config
-from cl_core.runs import FINISHED, new_run_id, read_json, read_status, resolve_run, write_json
+from cl_core.runs import FINISHED, OWNER_FILE, new_run_id, read_json, read_status, resolve_run, write_json
+from cl_core.settings import Settings
 
 POLL_SECONDS = 0.5  # how often the background watcher reaps children and starts queued jobs
 
@@ -86,11 +91,12 @@ class JobManager:
         owner_alive: Callable[[str], bool] | None = None,
         drop_after: float = 120.0,
         python: str = sys.executable,
+        limits: Settings | None = None,
     ):
         """``owner_alive(owner)`` (optional) says whether a session is still there; see the module's rules."""
         self.runs_dir = Path(runs_dir)
         self.max_concurrent = max_concurrent or default_slots()
-        self.owner_alive, self.drop_after, self.python = owner_alive, drop_after, python
+        self.owner_alive, self.drop_after, self.python, self.limits = owner_alive, drop_after, python, limits
         self._jobs: dict[str, Job] = {}  # submission order
         self._gone_since: dict[str, float] = {}
         self._lock = threading.RLock()
@@ -108,18 +114,28 @@ class JobManager:
 
         A resumed run keeps its id and config; ``seconds`` / ``steps`` is its new budget (default 60 s).
         """
+        self.check_room(owner)
         if resume_run is not None:
             path = resolve_run(self.runs_dir, Path(resume_run).name)
             if not (path / "checkpoint.pt").is_file():
                 raise JobError(f"run {path.name} has no checkpoint to continue from (it never finished a step)")
-            budget = ["--steps", str(int(steps))] if steps else ["--seconds", f"{seconds or 60.0:g}"]
-            argv = ["--resume", str(path), *budget]
+            if self.limits and self.limits.private and (read_json(path / OWNER_FILE, {}) or {}).get("owner") != owner:
+                raise JobError(f"run {path.name} belongs to another session; only its owner may continue it")
+            seconds = 0.0 if steps else seconds or 60.0
+            if self.limits:
+                self.limits.check_seconds(seconds)
+                seconds = seconds or self.limits.max_seconds_per_run  # steps, and this cap: the first one ends it
+            argv = ["--resume", str(path)] + (["--steps", str(int(steps))] if steps else [])
+            argv += ["--seconds", f"{seconds:g}"] if seconds else []
         else:
             if cfg is None:
                 raise JobError("submit needs a config or a run to resume")
             cfg.validate()
+            if self.limits:
+                cfg = self.limits.check_config(cfg)
             self.runs_dir.mkdir(parents=True, exist_ok=True)
             path = self.runs_dir / new_run_id(cfg.method.name)
+            write_json(path / OWNER_FILE, {"owner": owner})  # before config.json: no listed run lacks its owner
             write_json(path / "config.json", cfg.to_dict())
             argv = ["--config", str(path / "config.json"), "--out", str(path)]
         with self._lock:
@@ -186,6 +202,20 @@ class JobManager:
         with self._lock:
             for job in list(self._jobs.values()):
                 self._stop_locked(job, "Dropped: the app shut down.")
+
+    def check_room(self, owner: str, runs: int = 1) -> None:
+        """JobError when ``runs`` more would give ``owner`` over ``max_runs_per_session`` queued or running."""
+        if self.limits is None:
+            return
+        cap = self.limits.max_runs_per_session
+        with self._lock:
+            self._poll_locked()
+            active = sum(j.owner == owner and j.state != "finished" for j in self._jobs.values())
+        if active + runs > cap:
+            raise JobError(
+                f"this session already has {active} runs queued or running and asks for {runs} more; this server "
+                f"allows {cap} (max_runs_per_session); wait for one to finish or stop one"
+            )
 
     # ------------------------------------------------------------------------------------------------ internals
 

@@ -535,45 +535,10 @@ def _class_names(run: Run) -> list[str] | None:
 
 def _cross_figure(kind: str, runs: dict[str, Run], labels: dict[str, str]) -> Any | None:
     from cl_core import figures
+    from cl_core.report import overlay_figure
 
-    if kind == "loss":
-        data = []
-        for name, run in runs.items():
-            rows = [r for r in run.metrics if not r.get("snapshot") and "loss" in r]
-            chance = run.summary.get("chance_level")
-            data.append(
-                {
-                    "name": labels[name],
-                    "steps": [r["step"] for r in rows],
-                    "loss": [r["loss"] for r in rows],
-                    "chance": chance,
-                    "chance_label": "chance ln C",
-                }
-            )
-        return figures.loss_curves(data)
-    snaps = {name: [r for r in run.metrics if r.get("snapshot")] for name, run in runs.items()}
-    if kind == "knn":
-        data = [
-            {
-                "name": labels[n],
-                "steps": [r["step"] for r in rows if "knn_top1" in r],
-                "knn": [r["knn_top1"] for r in rows if "knn_top1" in r],
-            }
-            for n, rows in snaps.items()
-        ]
-        return figures.knn_curve(data)
-    if kind == "align_uniform":
-        data = [
-            {
-                "name": labels[n],
-                "steps": [r["step"] for r in rows],
-                "alignment": [r["alignment"] for r in rows],
-                "uniformity": [r["uniformity"] for r in rows],
-            }
-            for n, rows in snaps.items()
-            if rows
-        ]
-        return figures.align_uniform(data)
+    if kind in ("loss", "knn", "align_uniform"):
+        return overlay_figure(kind, {labels[name]: run for name, run in runs.items()})
     metric = kind.removeprefix("metric:")
     vals = {labels[n]: v for n, r in runs.items() if (v := run_values(r).get(metric)) is not None}
     if not vals:
@@ -628,18 +593,12 @@ def _plain(s: str) -> str:
     return s.replace("**", "").replace("`", "")
 
 
-def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out = {}
-    for k, v in d.items():
-        out |= _flat(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v}
-    return out
-
-
 def lesson_report(
     lesson: Lesson, runs: dict[str, Run], claims: list[ClaimResult], mode: str = "fast", lang: str = "en"
 ) -> str:
     """The lesson as one self-contained HTML page: question, verdicts, summary and config tables, figures."""
     from cl_core.figures import report_html
+    from cl_core.report import flat_config
 
     labels = {r.name: text(r.label, lang) for r in lesson.runs}
     used = list(dict.fromkeys(m for c in lesson.claims for m, _ in claim_refs(c)))
@@ -661,7 +620,7 @@ def lesson_report(
                 "verdict": run.summary.get("verdict"),
             }
         )
-    flat = {name: _flat(run.config) for name, run in runs.items()}
+    flat = {name: flat_config(run.config) for name, run in runs.items()}
     keys = list(dict.fromkeys(k for f in flat.values() for k in f))
     config_rows = [{"setting": k, **{n: _cell_value(f.get(k)) for n, f in flat.items()}} for k in keys]
     tables = {

@@ -32,6 +32,7 @@ def info_nce(
     z1_all: Tensor | None = None,
     z2_all: Tensor | None = None,
     offset: int = 0,
+    reduction: str = "mean",
 ) -> Tensor:
     """NT-Xent loss of SimCLR over the 2N embeddings of N positive pairs (https://arxiv.org/abs/2002.05709).
 
@@ -49,8 +50,9 @@ def info_nce(
         z1_all, z2_all: (M, D) optional global batches gathered from all processes (with gradient) to
             use as candidates; the anchors stay the local 2N, whose rows sit at ``offset:offset + N``.
             The mean of the per-process losses then equals the loss of the global batch.
+        reduction: "mean", or "none" for each anchor's loss (view-1 anchors first, then view 2).
     Returns:
-        () the mean loss over the local 2N anchors.
+        () the mean loss over the local 2N anchors, or (2N,) with ``reduction="none"``.
     """
     if positive not in ("other", "self"):
         raise ValueError(f"positive must be 'other' or 'self', got {positive!r}")
@@ -73,7 +75,7 @@ def info_nce(
         mask = torch.zeros_like(logits, dtype=torch.bool)
         mask[torch.arange(2 * n, device=z1.device), self_idx] = True
         logits = logits.masked_fill(mask, float("-inf"))
-    return F.cross_entropy(logits, self_idx if positive == "self" else other_idx)
+    return F.cross_entropy(logits, self_idx if positive == "self" else other_idx, reduction=reduction)
 
 
 def contrastive_loss(z1: Tensor, z2: Tensor, is_positive: Tensor, margin: float = 1.0) -> Tensor:

@@ -20,6 +20,7 @@ import numpy as np
 
 STATES = ("queued", "running", "completed", "stopped", "failed", "interrupted")
 FINISHED = ("completed", "stopped", "failed", "interrupted")
+OWNER_FILE = "owner.json"  # {"owner": session id} of a run started from the app; absent for CLI runs
 
 
 class RunError(ValueError):
@@ -124,10 +125,9 @@ def read_status(run_dir: Path) -> dict[str, Any]:
     status = read_json(run_dir / "status.json", default={}) or {}
     if status.get("state") in ("running", "queued") and not pid_alive(status.get("pid")):
         if status["state"] == "running":
-            what = (
-                "The training process ended without finishing (killed or crashed). Everything logged until "
-                "then is kept; Continue trains it further."
-            )
+            what = "The training process ended without finishing (killed or crashed); everything it logged is kept."
+            if not (run_dir / "checkpoint.pt").is_file():  # written only when a run ends
+                what += " It saved no checkpoint to continue from: start it again from Train."
         else:
             what = "The app that queued this run ended before the run could start; start it again from Train."
         status = {**status, "state": "interrupted", "message": what}
@@ -143,6 +143,7 @@ class Run:
     status: dict[str, Any]
     metrics: list[dict[str, Any]] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)
+    owner: str | None = None  # the app session that started it (OWNER_FILE); None for CLI runs
 
     @property
     def id(self) -> str:
@@ -175,6 +176,7 @@ def load_run(run_dir: str | Path) -> Run:
         status=read_status(path),
         metrics=read_jsonl(path / "metrics.jsonl"),
         summary=read_json(path / "summary.json", {}) or {},
+        owner=(read_json(path / OWNER_FILE, {}) or {}).get("owner"),
     )
 
 

@@ -408,7 +408,8 @@ class _Loop:
         if t.snapshots and state != "failed" and self.step > 0:
             diag_seconds += self._take_snapshot(float(np.mean(recent)) if recent else None)
         summary = self._summary(state, budget, train_seconds, diag_seconds, recent) if distributed.is_main() else {}
-        self._save()
+        if state != "failed":  # a diverged model is not worth continuing: no Continue offered for it
+            self._save()
         for cb in self.callbacks:
             cb.on_end(state, message, summary)
         distributed.barrier()  # the others wait for rank 0's summary and files
@@ -460,7 +461,9 @@ class _Loop:
         m.eval()
         test_labels = s.data.test_labels
         test_images = torch.from_numpy(np.ascontiguousarray(s.data.test_images)).permute(0, 3, 1, 2).to(s.device)
-        knn, n_mem = _knn(m, s, self.cfg.train.knn_max_train, test_images, test_labels, self.cfg.train.seed)
+        knn, n_mem = None, 0  # a diverged run's weights may be NaN: the probes would crash on its features
+        if state != "failed":
+            knn, n_mem = _knn(m, s, self.cfg.train.knn_max_train, test_images, test_labels, self.cfg.train.seed)
         summary: dict[str, Any] = {
             "state": state,
             "steps": self.step,

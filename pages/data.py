@@ -17,7 +17,7 @@ c = ui.cfg()
 
 # ----------------------------------------------------------------------------------------------------- data set
 ready = [n for n, ok in available_datasets(c.data.root).items() if ok]
-missing = [ui.DATASET_TITLES.get(n, n) for n in DATASETS if n not in ready]
+missing = [t(ui.DATASET_TITLES.get(n, n)) for n in DATASETS if n not in ready]
 current = c.data.name
 source = current if current in ready else (UPLOAD if "/uploads/" in current else FOLDER)
 if ui.K.WIDGET + "data.source" not in st.session_state:
@@ -25,15 +25,22 @@ if ui.K.WIDGET + "data.source" not in st.session_state:
 titles = {**ui.DATASET_TITLES, UPLOAD: t("Upload a zip of images…"), FOLDER: t("A folder of images on this computer…")}
 col_pick, col_info = st.columns([2, 3], gap="large")
 with col_pick:
-    choice = st.selectbox(
-        t("Data set"), [*ready, UPLOAD, FOLDER], key=ui.K.WIDGET + "data.source", format_func=lambda n: titles.get(n, n)
-    )
+    choice = st.session_state[ui.K.WIDGET + "data.source"]
+    if ui.shown("dataset"):  # controls that are not config fields ask ui.shown (presentation mode)
+        choice = st.selectbox(
+            t("Data set"),
+            [*ready, UPLOAD] + ([FOLDER] if ui.server_settings().local_folders else []),
+            key=ui.K.WIDGET + "data.source",
+            format_func=lambda n: t(titles.get(n, n)),
+        )
     if choice in ready:
         c.data.name = choice
     elif choice == UPLOAD:
-        up = st.file_uploader(t("Zip of images (one sub-folder per class)"), type=["zip"])
+        cap = ui.server_settings().max_upload_mb
+        up = st.file_uploader(t("Zip of images (one sub-folder per class)"), type=["zip"], max_upload_size=int(cap))
         if up is not None:
-            c.data.name = f"folder:{ui.save_upload(up.name, up.getvalue())}"
+            with ui.guard():  # over the server's upload limit: a message, and the data set stays as it was
+                c.data.name = f"folder:{ui.save_upload(up.name, up.getvalue())}"
     else:
         path = st.text_input(
             t("Folder path"),
@@ -67,10 +74,11 @@ with col_pick:
 data = None
 with col_info, ui.guard():
     if c.data.name.startswith("folder:") and choice not in ready:
-        st.caption(ui.folder_report(c.data.name, c.data.image_size, c.train.seed))
+        st.caption(t(ui.folder_report(c.data.name, c.data.image_size, c.train.seed)))
     if choice in ready or c.data.name.startswith("folder:"):
+        ui.server_settings().check_data(c)  # a shared server reads no folders of its own
         data = ui.dataset(c.data.name, c.data.root, c.data.image_size, c.train.seed)
-        st.markdown(f"**{data.describe()}**")
+        st.markdown(f"**{t(data.describe())}**")
         st.caption(t("Samples per class (training split)"))
         labels = data.train_labels if data.train_labels is not None else np.zeros(len(data.train_images), int)
         names = data.class_names or [t("all images")]
@@ -79,11 +87,11 @@ with col_info, ui.guard():
         for k, name in enumerate(shown):
             idx = np.flatnonzero(labels == k)[:6]
             if len(idx):
-                grid[k % 2].image(ui.image_grid(data.train_images[idx], cols=6, gap=3, cell=48), caption=name)
+                grid[k % 2].image(ui.image_grid(data.train_images[idx], cols=6, gap=3, cell=48), caption=t(name))
         if len(names) > len(shown):
             st.caption(t("… and {n} more classes.", n=len(names) - len(shown)))
 if data is None:
-    st.stop()
+    ui.stop()
 
 # ------------------------------------------------------------------------------------------------ augmentations
 st.divider()
@@ -101,17 +109,18 @@ with knobs:
     match = next((n for n, p in AUG_PRESETS.items() if all(settings[k] == v for k, v in p.settings.items())), None)
     if match:
         st.session_state[ui.K.AUG_PRESET] = match
-    st.selectbox(
-        t("Method preset"),
-        list(AUG_PRESETS),
-        key=ui.K.AUG_PRESET,
-        on_change=use_preset,
-        format_func=lambda n: AUG_PRESETS[n].title,
-        index=None,
-        placeholder=t("custom settings"),
-    )
+    if ui.shown("preset"):
+        st.selectbox(
+            t("Method preset"),
+            list(AUG_PRESETS),
+            key=ui.K.AUG_PRESET,
+            on_change=use_preset,
+            format_func=lambda n: t(AUG_PRESETS[n].title),
+            index=None,
+            placeholder=t("custom settings"),
+        )
     if match:
-        st.caption(t("Source: {s}", s=AUG_PRESETS[match].source))
+        st.caption(t("Source: {s}", s=t(AUG_PRESETS[match].source)))
     else:
         st.caption(t("Custom settings (no preset matches)."))
     p = {"min_value": 0.0, "max_value": 1.0, "step": 0.05}
@@ -143,8 +152,9 @@ with knobs:
             max_value=4.0,
             step=0.05,
         )
-        for name in ("brightness", "contrast", "saturation"):
-            ui.bound(st.slider, name.capitalize(), f"augment.{name}", **p)
+        ui.bound(st.slider, "Brightness", "augment.brightness", **p)
+        ui.bound(st.slider, "Contrast", "augment.contrast", **p)
+        ui.bound(st.slider, "Saturation", "augment.saturation", **p)
         ui.bound(st.slider, "Hue", "augment.hue", min_value=0.0, max_value=0.5, step=0.01)
         ui.bound(st.slider, "Greyscale probability", "augment.grey_p", **p)
     with st.expander(t("Blur and solarize")):
@@ -163,10 +173,12 @@ with knobs:
 with gallery, ui.guard():
     top = st.columns([3, 1])
     top[0].markdown(t("**Originals and their two views**, drawn by the same batched augmenter the trainer uses."))
-    if top[1].button(t("🎲 Re-draw"), width="stretch"):
-        st.session_state[ui.K.AUG_SEED] += 1
+    seed = ui.linked(ui.K.AUG_SEED, 0, "aug_seed", min_value=0)  # in the link: the same views reopen
+    if ui.shown("redraw") and top[1].button(t("🎲 Re-draw"), width="stretch"):
+        seed = st.session_state[ui.K.AUG_SEED] = seed + 1
+        ui.in_link("aug_seed", seed, 0)
     c.augment.validate()
-    images, v1, v2 = ui.gallery(c, st.session_state[ui.K.AUG_SEED], n=8)
+    images, v1, v2 = ui.gallery(c, seed, n=8)
     for caption, row in ((t("originals"), images), (t("view 1"), v1), (t("view 2"), v2)):
         st.image(ui.image_grid(row, cols=8), caption=caption, width="stretch")
-    st.caption(t("These settings carry over to Train. Seed {s}.", s=st.session_state[ui.K.AUG_SEED]))
+    st.caption(t("These settings carry over to Train. Seed {s}.", s=seed))

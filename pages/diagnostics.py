@@ -22,13 +22,15 @@ if snaps[-1].get("verdict"):  # none before training: a random initialisation lo
 
 left, right = st.columns(2, gap="large")
 with left:
-    space = st.segmented_control(
-        t("Spectrum of"),
-        ["features", "projections"],
-        default="features",
+    space = ui.view(
+        st.segmented_control,
+        "Spectrum of",
+        "diag_space",
+        "features",
+        "spectrum",
+        options=["features", "projections"],
         required=True,
-        key="diag_space",
-        format_func=lambda s: t(f"{s} (probe set)"),
+        format_func={"features": t("features (probe set)"), "projections": t("projections (probe set)")}.get,
     )
     svs = [ui.snapshot(path, s)[f"singular_values_{space}"] for s in steps]
     ui.chart(figures.spectrum(svs, steps), key="diag_spectrum", height=480, legend="right")
@@ -61,7 +63,7 @@ with right:
     else:
         st.info(t("No kNN measurement yet (the data set has no labels, or no snapshot measured it)."))
     if run.summary.get("knn_top1") is not None:
-        st.caption(t("Final: {v:.1%} — {p}.", v=run.summary["knn_top1"], p=run.summary.get("knn_protocol", "")))
+        st.caption(t("Final: {v:.1%} — {p}.", v=run.summary["knn_top1"], p=t(run.summary.get("knn_protocol", ""))))
 
 st.divider()
 st.header(t("What if? Temperature and margin, without retraining"))
@@ -72,10 +74,22 @@ st.caption(t("The loss recomputed on the probe batch's two views (frozen embeddi
 def what_if() -> None:
     trained = run.config.get("method", {})
     c1, c2, c3 = st.columns(3)
-    step = c1.select_slider(t("Snapshot step"), options=steps, value=steps[-1], key=f"wi_step.{steps[-1]}")
+    # view widgets, in the page's link as whatif_step, whatif_t and whatif_m (see ui.view)
+    step = ui.view(c1.select_slider, "Snapshot step", f"wi_step.{steps[-1]}", steps[-1], "whatif_step", options=steps)
     temps = sorted({0.01, 0.02, 0.05, 0.07, 0.1, 0.15, 0.2, 0.3, 0.5, 0.7, 1.0, 2.0, trained.get("temperature", 0.2)})
-    temp = c2.select_slider(t("Temperature T"), options=temps, value=trained.get("temperature", 0.2), key="wi_t")
-    margin = c3.slider(t("Margin m"), 0.0, 2.5, float(trained.get("margin", 1.0)), 0.05, key="wi_m")
+    temp = ui.view(
+        c2.select_slider, "Temperature T", "wi_t", trained.get("temperature", 0.2), "whatif_t", options=temps
+    )
+    margin = ui.view(
+        c3.slider,
+        "Margin m",
+        "wi_m",
+        float(trained.get("margin", 1.0)),
+        "whatif_m",
+        min_value=0.0,
+        max_value=2.5,
+        step=0.05,
+    )
     r = ui.what_if(path, step, temp, margin)
     sim = ui.snapshot(path, step)["similarity"]
     m = len(sim) // 2

@@ -18,27 +18,48 @@ steps = ui.need_snapshots(run)
 PROJ = {"umap": "UMAP", "pca": "PCA", "tsne": "t-SNE"}
 SPACE = {"features": t("backbone"), "projections": t("projection head")}
 c1, c2, c3, c4 = st.columns([3, 2, 3, 2], vertical_alignment="bottom")
-method = c1.segmented_control(
-    t("Projection"), list(PROJ), format_func=PROJ.get, default="umap", required=True, key="emb_method"
-)
-dim = c2.segmented_control(
-    t("Dimensions"), [2, 3], format_func=lambda d: f"{d}-D", default=2, required=True, key="emb_dim"
-)
-space = c3.segmented_control(
-    t("Space"),
-    list(SPACE),
-    format_func=SPACE.get,
-    default="features",
+# view widgets: their values are in the page's link (?projection=pca&dims=3&step=40), see ui.view
+method = ui.view(
+    c1.segmented_control,
+    "Projection",
+    "emb_method",
+    "umap",
+    "projection",
+    options=list(PROJ),
     required=True,
-    key="emb_space",
+    format_func=PROJ.get,
+)
+dim = ui.view(
+    c2.segmented_control,
+    "Dimensions",
+    "emb_dim",
+    2,
+    "dims",
+    options=[2, 3],
+    required=True,
+    format_func=lambda d: t("{d}-D", d=d),
+)
+space = ui.view(
+    c3.segmented_control,
+    "Space",
+    "emb_space",
+    "features",
+    "space",
+    options=list(SPACE),
+    format_func=SPACE.get,
+    required=True,
     help=t("Backbone features are what kNN and linear probes use; the projection head output is what the loss sees."),
 )
-play = c4.toggle(t("▶ Play all steps"), key="emb_play", help=t("An animation over every snapshot, with a slider."))
-step = st.select_slider(
-    t("Training step"),
+play = ui.view(
+    c4.toggle, "▶ Play all steps", "emb_play", False, "play", help=t("An animation over every snapshot, with a slider.")
+)
+step = ui.view(
+    st.select_slider,
+    "Training step",
+    f"emb_step.{steps[-1]}",
+    steps[-1],
+    "step",
     options=steps,
-    value=steps[-1],
-    key=f"emb_step.{steps[-1]}",
     disabled=play,
     help=t("Snapshots are saved at evenly spaced steps of the run."),
 )
@@ -97,7 +118,7 @@ if selectable and event.selection.points and data is not None:
     picked = np.asarray([v[0] if isinstance(v, list) else v for v in picked], int)[:60]
     test_idx = snap["probe_index"][picked]
     st.subheader(t("{n} selected images", n=len(picked)))
-    captions = [names[k] if names else "" for k in snap["labels"][picked]]
+    captions = [t(names[k]) if names else "" for k in snap["labels"][picked]]
     st.image([ui.image_grid(data.test_images[i : i + 1], cols=1, gap=0) for i in test_idx], caption=captions, width=72)
 
 st.divider()

@@ -11,31 +11,17 @@ import ui
 from cl_core import lessons as L
 from cl_core.methods import METHODS
 from cl_core.runs import FINISHED, RunError, resolve_run
+from ui import t
 
 ui.init_session()
 FOLDER = Path(os.environ.get("CL_LESSONS_DIR", L.LESSONS_DIR))
-MODE_LABELS = {"fast": "Fast (about 2 minutes)", "full": "Full (longer, clearer)"}
-ZH = {  # this page's own words in Chinese; the lessons carry their own text in both languages
-    "Lessons": "课程", "Lesson": "课程", "Language": "语言", "Commit prediction": "提交预测",
-    "Your prediction: **{c}**": "你的预测：**{c}**", "Start the runs": "开始训练", "Budget": "训练预算",
-    "Fast (about 2 minutes)": "快速（约 2 分钟）", "Full (longer, clearer)": "完整（更久，更清楚）",
-    "Commit a prediction first: runs start only after the class has decided.": "请先提交预测：全班决定后才开始训练。",
-    "What the runs show": "训练结果", "Claims checked on these runs": "用这些训练检验的结论",
-    "Held": "成立", "Did not hold": "不成立", "Could not be checked": "无法检验", "Why": "解释",
-    "Try next": "接下来试试",
-    "Download the report (HTML)": "下载报告（HTML）", "Download metrics and configs (zip)": "下载指标和配置（zip）",
-    "The runs bear out: **{c}**": "训练结果支持：**{c}**", "Run the lesson again": "重新开始本课",
-    "Runs": "训练", "Training the lesson's runs…": "正在训练本课的模型……",
-    "A lesson file was skipped: {e}": "跳过了一个课程文件：{e}",
-    "The lesson expects: **{c}** — but not every claim held in these runs: read the numbers above.":
-        "本课预期：**{c}**——但在这些训练中并非每个结论都成立：请看上面的数字。",
-}  # fmt: skip
+MODE_LABELS = {"fast": t("Fast (about 2 minutes)"), "full": t("Full (longer, clearer)")}
 
 
 class LK:
     """Session-state keys of this page (per lesson: the committed prediction and the started runs)."""
 
-    LESSON, LANG = "lesson.picked", "lesson.lang"
+    LESSON = "lesson.picked"
 
     @staticmethod
     def prediction(lesson_id: str) -> str:
@@ -44,10 +30,6 @@ class LK:
     @staticmethod
     def runs(lesson_id: str) -> str:
         return f"lesson.{lesson_id}.runs"  # {"mode": ..., "ids": {run name: run id}}
-
-
-def tr(s: str, **fmt) -> str:
-    return ZH[s].format(**fmt) if st.session_state.get(LK.LANG) == "zh" and s in ZH else ui.t(s, **fmt)
 
 
 @st.cache_resource(max_entries=4)
@@ -80,7 +62,7 @@ def progress(ids: dict[str, str], labels: dict[str, str]) -> None:
     runs = lesson_runs(ids)
     for name, run in runs.items():
         p = float(run.status.get("progress") or (1.0 if run.state in FINISHED else 0.0))
-        st.progress(min(max(p, 0.0), 1.0), text=f"{labels[name]} · {ui.t(run.state)}")
+        st.progress(min(max(p, 0.0), 1.0), text=f"{labels[name]} · {t(run.state)}")
     if len(runs) == len(ids) and all(r.state in FINISHED for r in runs.values()):
         st.rerun(scope="app")
 
@@ -107,42 +89,45 @@ def figure_rows(groups: list) -> list[list]:
 
 
 def results(lesson: L.Lesson, lang: str, runs: dict, started: dict) -> None:
-    st.subheader(tr("What the runs show"))
+    st.subheader(t("What the runs show"))
     key = (str(lesson.path), lesson.path.stat().st_mtime, tuple(sorted(started["ids"].items())), lang)
     for r, row in enumerate(figure_rows(figures(lesson, runs, key))):
         for c, (col, (_, fig)) in enumerate(zip(st.columns(len(row)), row)):
-            col.plotly_chart(fig.update_layout(height=460), key=f"lesson.fig.{r}.{c}")
+            col.plotly_chart(ui.translated(fig).update_layout(height=460), key=f"lesson.fig.{r}.{c}")
     _, claims = L.evaluate_lesson(lesson, runs)
-    st.subheader(tr("Claims checked on these runs"))
+    held = {True: t("Held"), False: t("Did not hold"), None: t("Could not be checked")}
+    st.subheader(t("Claims checked on these runs"))
     for c in claims:
         show = {True: st.success, False: st.error, None: st.warning}[c.held]
-        show(f"**{tr(L.VERDICT_WORDS[c.held].capitalize())}** — `{c.text}`")
+        show(f"**{held[c.held]}** — `{c.text}`")
     picked = st.session_state.get(LK.prediction(lesson.id))
     if picked is not None:
-        st.info(tr("Your prediction: **{c}**", c=L.text(lesson.choices[picked], lang)))
+        st.info(t("Your prediction: **{c}**", c=L.text(lesson.choices[picked], lang)))
     if lesson.expected is not None:
         answer = L.text(lesson.choices[lesson.expected], lang)
         if all(c.held for c in claims):
-            st.success(tr("The runs bear out: **{c}**", c=answer))
+            st.success(t("The runs bear out: **{c}**", c=answer))
         else:
             st.warning(
-                tr(
+                t(
                     "The lesson expects: **{c}** — but not every claim held in these runs: read the numbers above.",
                     c=answer,
                 )
             )
-    st.subheader(tr("Why"))
+    st.subheader(t("Why"))
     st.markdown(L.text(lesson.explanation, lang))
+    if not ui.shown("downloads"):
+        return
     a, b = st.columns(2)
     a.download_button(
-        tr("Download the report (HTML)"),
+        t("Download the report (HTML)"),
         lambda: L.lesson_report(lesson, runs, claims, started["mode"], lang),
         f"lesson-{lesson.id}.html",
         "text/html",
         key="lesson.report",
     )
     b.download_button(
-        tr("Download metrics and configs (zip)"),
+        t("Download metrics and configs (zip)"),
         lambda: bundle(lesson, runs, claims, started, lang),
         f"lesson-{lesson.id}.zip",
         "application/zip",
@@ -162,11 +147,14 @@ def bundle(lesson: L.Lesson, runs: dict, claims: list, started: dict, lang: str)
 
 
 def try_next(lesson: L.Lesson, lang: str, mode: str) -> None:
-    st.subheader(tr("Try next"))
+    if not ui.shown("try_next"):
+        return
+    st.subheader(t("Try next"))
     for i, tn in enumerate(lesson.try_next):
         if tn.page == "compare":
-            if "pages/compare.py" in ui.PAGES:
-                st.page_link("pages/compare.py", label=L.text(tn.label, lang), icon="⚖️")
+            if st.button(L.text(tn.label, lang), key=f"try.{lesson.id}.{i}", icon="⚖️"):
+                st.session_state[ui.K.COMPARE] = list(st.session_state[LK.runs(lesson.id)]["ids"].values())
+                st.switch_page("pages/compare.py")
             continue
         if st.button(L.text(tn.label, lang), key=f"try.{lesson.id}.{i}", icon="🏋️"):
             with ui.guard():
@@ -179,69 +167,78 @@ def try_next(lesson: L.Lesson, lang: str, mode: str) -> None:
                 st.switch_page("pages/train.py")
 
 
-st.title(tr("Lessons"))
+st.title(t("Lessons"))
 lessons, errors = load_lessons(str(FOLDER), tuple((p.name, p.stat().st_mtime) for p in sorted(FOLDER.glob("*.toml"))))
 for e in errors:
-    st.warning(tr("A lesson file was skipped: {e}", e=e))
+    st.warning(t("A lesson file was skipped: {e}", e=e))
 if not lessons:
-    st.stop()
+    ui.stop()
 top = st.columns([3, 1])
 by_id = {x.id: x for x in lessons}
-lang = top[1].segmented_control(
-    tr("Language"),
-    ["en", "zh"],
-    key=LK.LANG,
-    default="en",
-    required=True,
-    format_func={"en": "English", "zh": "中文"}.get,
-)
-lesson_id = top[0].selectbox(
-    tr("Lesson"), list(by_id), key=LK.LESSON, format_func=lambda i: f"{by_id[i].order}. {L.text(by_id[i].title, lang)}"
+lang = ui.lang()  # the sidebar's language switch: the lessons' own texts follow it
+lesson_id = ui.view(  # in the page's link: ?lesson=temperature opens that lesson
+    top[0].selectbox,
+    "Lesson",
+    LK.LESSON,
+    lessons[0].id,
+    "lesson",
+    options=list(by_id),
+    format_func=lambda i: f"{by_id[i].order}. {L.text(by_id[i].title, lang)}",
 )
 lesson = by_id[lesson_id]
 st.header(L.text(lesson.title, lang))
 st.markdown(L.text(lesson.question, lang))
 labels = {r.name: L.text(r.label, lang) for r in lesson.runs}
 st.caption(
-    tr("Runs") + ": " + " · ".join(f"{labels[r.name]} ({METHODS[r.method].TITLE}, {r.dataset})" for r in lesson.runs)
+    t(
+        "Runs: {runs}",
+        runs=" · ".join(f"{labels[r.name]} ({t(METHODS[r.method].TITLE)}, {t(r.dataset)})" for r in lesson.runs),
+    )
 )
 
 committed = st.session_state.get(LK.prediction(lesson.id))
-choice = st.radio(
-    L.text(lesson.prompt, lang),
-    range(len(lesson.choices)),
-    key=f"lesson.{lesson.id}.choice",
-    format_func=lambda i: L.text(lesson.choices[i], lang),
-    index=None,
-    disabled=committed is not None,
-)
+choice = st.session_state.get(f"lesson.{lesson.id}.choice")
+if ui.shown("prediction"):  # presentation mode shows only the controls its link lists
+    choice = st.radio(
+        L.text(lesson.prompt, lang),
+        range(len(lesson.choices)),
+        key=f"lesson.{lesson.id}.choice",
+        format_func=lambda i: L.text(lesson.choices[i], lang),
+        index=None,
+        disabled=committed is not None,
+    )
 if committed is None:
-    if st.button(tr("Commit prediction"), disabled=choice is None, type="primary"):
+    if ui.shown("commit") and st.button(t("Commit prediction"), disabled=choice is None, type="primary"):
         st.session_state[LK.prediction(lesson.id)] = choice
         st.rerun()
-    st.caption(tr("Commit a prediction first: runs start only after the class has decided."))
+    st.caption(t("Commit a prediction first: runs start only after the class has decided."))
 else:
-    st.info(tr("Your prediction: **{c}**", c=L.text(lesson.choices[committed], lang)))
+    st.info(t("Your prediction: **{c}**", c=L.text(lesson.choices[committed], lang)))
 
 started = st.session_state.get(LK.runs(lesson.id))
 a, b = st.columns([2, 1])
-mode = a.radio(
-    tr("Budget"),
-    list(MODE_LABELS),
-    format_func=lambda m: tr(MODE_LABELS[m]),
+mode = ui.view(
+    a.radio,
+    "Budget",
+    f"lesson.{lesson.id}.mode",
+    "fast",
+    "budget",
+    options=list(MODE_LABELS),
+    format_func=MODE_LABELS.get,
     horizontal=True,
-    key=f"lesson.{lesson.id}.mode",
     disabled=committed is None,
 )
-label = tr("Run the lesson again") if started else tr("Start the runs")
-if b.button(label, type="primary", disabled=committed is None, key=f"lesson.{lesson.id}.start", icon="▶️"):
+label = t("Run the lesson again") if started else t("Start the runs")
+if ui.shown("start") and b.button(
+    label, type="primary", disabled=committed is None, key=f"lesson.{lesson.id}.start", icon="▶️"
+):
     start(lesson, mode)
     started = st.session_state.get(LK.runs(lesson.id))
 
 if started:
     runs = lesson_runs(started["ids"])
     if len(runs) < len(started["ids"]) or any(r.state not in FINISHED for r in runs.values()):
-        st.caption(tr("Training the lesson's runs…"))
+        st.caption(t("Training the lesson's runs…"))
         progress(started["ids"], labels)
     else:
         results(lesson, lang, runs, started)

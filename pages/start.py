@@ -12,7 +12,7 @@ st.title(t("🧲 Contrastive Learning Explorer"))
 left, right = st.columns([3, 2], gap="large")
 with left:
     st.markdown(t("intro"))
-    st.markdown(t("Training runs on: **{device}**", device=ui.device_label()))
+    st.markdown(t("Training runs on: **{device}**", device=t(ui.device_label())))
 with right, ui.guard():
     images, v1, v2 = ui.gallery(ui.cfg(), seed=0, n=3)
     rows = np.stack([img for triple in zip(images, v1, v2) for img in triple])
@@ -29,17 +29,19 @@ cols = st.columns(4)
 for col, (page, blurb) in zip(
     cols,
     [
-        ("pages/data.py", "Pick a data set and see what the augmentations do to it."),
-        ("pages/train.py", "Choose a method, temperature and batch size; train and watch it live."),
-        ("pages/embeddings.py", "See the learned space with UMAP, PCA or t-SNE, step by step."),
-        ("pages/diagnostics.py", "Is it collapsing? Spectrum, rank, kNN and a temperature what-if."),
+        ("pages/data.py", t("Pick a data set and see what the augmentations do to it.")),
+        ("pages/train.py", t("Choose a method, temperature and batch size; train and watch it live.")),
+        ("pages/embeddings.py", t("See the learned space with UMAP, PCA or t-SNE, step by step.")),
+        ("pages/diagnostics.py", t("Is it collapsing? Spectrum, rank, kNN and a temperature what-if.")),
     ],
 ):
     title, icon = ui.PAGES[page]
     with col.container(border=True):
         st.page_link(page, label=t(title), icon=icon)
-        st.caption(t(blurb))
-if st.button(t("▶ Quick demo run (20 s)"), type="primary", help=t("SimCLR on the built-in digits for 20 seconds.")):
+        st.caption(blurb)
+if ui.shown("demo") and st.button(
+    t("▶ Quick demo run (20 s)"), type="primary", help=t("SimCLR on the built-in digits for 20 seconds.")
+):
     ui.start_quick_demo()
 
 st.subheader(t("Latest runs"))
@@ -51,11 +53,11 @@ else:
         {
             t("run"): r.id,
             t("method"): r.config.get("method", {}).get("name"),
-            t("data"): r.config.get("data", {}).get("name"),
+            t("data"): t(r.config.get("data", {}).get("name", "")),
             t("state"): t(r.state),
             t("steps"): r.status.get("step") or 0,
             t("kNN top-1"): r.summary.get("knn_top1"),
-            t("verdict"): r.summary.get("verdict", ""),
+            t("verdict"): ui.verdict_title(r.summary.get("verdict", "")),
         }
         for r in runs
     ]

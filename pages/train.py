@@ -13,6 +13,7 @@ ui.init_session()
 
 st.title(t("Train"))
 c = ui.cfg()
+limits = ui.server_settings()  # the classroom caps: the widgets stop there, and so does submit
 
 
 def pick_method() -> None:
@@ -29,7 +30,7 @@ def option_widget(name: str, opt) -> None:
     if isinstance(opt.default, bool):
         ui.bound(st.toggle, label, key, help=t(opt.help))
     elif opt.choices:
-        ui.bound(st.selectbox, label, key, options=list(opt.choices), help=t(opt.help))
+        ui.bound(st.selectbox, label, key, options=list(opt.choices), format_func=t, help=t(opt.help))
     elif isinstance(opt.default, int):
         ui.bound(
             st.number_input,
@@ -56,10 +57,15 @@ def option_widget(name: str, opt) -> None:
 
 settings, numbers = st.columns([3, 2], gap="large")
 with settings:
-    st.session_state["method_picker"] = c.method.name
-    st.selectbox(
-        t("Method"), list(METHODS), key="method_picker", on_change=pick_method, format_func=lambda n: METHODS[n].TITLE
-    )
+    if ui.shown("method"):  # controls that are not config fields ask ui.shown (presentation mode)
+        st.session_state["method_picker"] = c.method.name
+        st.selectbox(
+            t("Method"),
+            list(METHODS),
+            key="method_picker",
+            on_change=pick_method,
+            format_func=lambda n: t(METHODS[n].TITLE),
+        )
     cls = METHODS[c.method.name]
     st.markdown(f"{t(cls.DESCRIPTION)} [{t('Paper')}]({cls.PAPER})")
     if cls.OPTIONS:
@@ -95,7 +101,7 @@ with settings:
             st.select_slider,
             "Batch size N",
             "train.batch_size",
-            options=choices(c.train.batch_size, [2**k for k in range(3, 12)]),
+            options=choices(c.train.batch_size, [2**k for k in range(3, 12) if 2**k <= limits.max_batch_size]),
         )
         ui.bound(
             st.select_slider,
@@ -109,20 +115,24 @@ with settings:
             "Backbone",
             "train.backbone",
             options=list(BACKBONES),
+            format_func=t,
             help=t("small_cnn trains fast on a CPU; resnet18 is about ten times slower there."),
         )
     with b:
         budget_key = ui.K.WIDGET + "train.budget"
-        st.session_state.setdefault(budget_key, "steps" if c.train.steps and not c.train.seconds else "seconds")
-        kind = st.segmented_control(t("Budget"), ["seconds", "steps"], key=budget_key, required=True, format_func=t)
+        # steps > 0 means a step budget: the seconds budget sets steps to 0, and a link (?steps=300) names only steps
+        st.session_state.setdefault(budget_key, "steps" if c.train.steps else "seconds")
+        if ui.shown("budget"):
+            st.segmented_control(t("Budget"), ["seconds", "steps"], key=budget_key, required=True, format_func=t)
+        kind = st.session_state[budget_key]
         if kind == "seconds":
-            c.train.seconds, c.train.steps = c.train.seconds or 60.0, 0
+            c.train.seconds, c.train.steps = min(c.train.seconds or 60.0, limits.max_seconds_per_run), 0
             ui.bound(
                 st.number_input,
                 "Seconds of training",
                 "train.seconds",
                 min_value=1.0,
-                max_value=86400.0,
+                max_value=min(86400.0, limits.max_seconds_per_run),
                 step=10.0,
                 format="%.0f",
             )
@@ -131,7 +141,7 @@ with settings:
             ui.bound(st.number_input, "Training steps", "train.steps", min_value=1, max_value=10**7, step=50)
         c.train.epochs = 0.0
         ui.bound(st.number_input, "Seed", "train.seed", min_value=0, step=1)
-        ui.bound(st.selectbox, "Device", "train.device", options=ui.device_options())
+        ui.bound(st.selectbox, "Device", "train.device", options=ui.device_options(), format_func=t)
     with st.expander(t("Advanced settings")):
         x, y = st.columns(2)
         with x:
@@ -169,7 +179,9 @@ with settings:
                 step=8,
                 help=t("Images of the fixed batch whose 2M x 2M similarity matrix is saved."),
             )
-            ui.bound(st.selectbox, "Precision", "train.precision", options=["auto", "fp32", "bf16", "fp16"])
+            ui.bound(
+                st.selectbox, "Precision", "train.precision", options=["auto", "fp32", "bf16", "fp16"], format_func=t
+            )
 
 with numbers, ui.guard():
     st.subheader(t("What these settings mean"))
@@ -183,7 +195,7 @@ with numbers, ui.guard():
             st.caption(
                 t(
                     "{m} uses no negatives: nothing pushes images apart, so something else must prevent collapse.",
-                    m=cls.TITLE,
+                    m=t(cls.TITLE),
                 )
             )
         if chance is not None:
@@ -203,14 +215,14 @@ with numbers, ui.guard():
 st.divider()
 run = ui.current_run()
 go, stop, reuse, more = st.columns([1, 1, 1, 2], vertical_alignment="bottom")
-if go.button(t("▶ Start training"), type="primary", width="stretch"):
+if ui.shown("start") and go.button(t("▶ Start training"), type="primary", width="stretch"):
     with ui.guard():
         ui.dataset(c.data.name, c.data.root, c.data.image_size, c.train.seed)  # a missing data set fails here
         st.session_state[ui.K.RUN] = ui.jobs().submit(c.validate(), ui.owner())
         st.rerun()
 if run is not None and run.state in ui.ACTIVE:
     mine = ui.jobs().adopt(run.id, ui.owner())
-    if stop.button(
+    if ui.shown("stop") and stop.button(
         t("■ Stop"),
         width="stretch",
         disabled=not mine,
@@ -219,25 +231,34 @@ if run is not None and run.state in ui.ACTIVE:
         with ui.guard():
             ui.jobs().stop(run.id, ui.owner())
             st.toast(t("Stopping: the run finishes its step and keeps everything so far."))
-elif run is not None and (run.path / "checkpoint.pt").is_file():
+elif run is not None and (run.path / "checkpoint.pt").is_file() and ui.shown("continue"):
     with more:
         field, bt = st.columns([1, 1], vertical_alignment="bottom")
         extra = field.number_input(
-            t("More seconds"), min_value=5.0, max_value=86400.0, value=30.0, step=10.0, format="%.0f"
+            t("More seconds"),
+            min_value=5.0,
+            max_value=min(86400.0, limits.max_seconds_per_run),
+            value=min(30.0, limits.max_seconds_per_run),
+            step=10.0,
+            format="%.0f",
         )
         if bt.button(t("⏩ Continue"), width="stretch", help=t("Train this run for longer from where it ended.")):
             with ui.guard():
                 ui.jobs().submit(None, ui.owner(), resume_run=run.path, seconds=extra)
                 st.rerun()
-if run is not None and reuse.button(
-    t("Use this run's settings"), width="stretch", help=t("Copy the current run's settings into the form above.")
+if (
+    run is not None
+    and ui.shown("reuse")
+    and reuse.button(
+        t("Use this run's settings"), width="stretch", help=t("Copy the current run's settings into the form above.")
+    )
 ):
     ui.use_run_settings(run)
     st.rerun()
 
 if run is None:
     st.info(t("Start a run to watch it train here."))
-    st.stop()
+    ui.stop()
 
 
 active = run.state in ui.ACTIVE
@@ -246,7 +267,7 @@ active = run.state in ui.ACTIVE
 @st.fragment(run_every=1.0 if active else None)
 def progress() -> None:
     """State, progress and ETA, re-read every second while the run trains."""
-    r = ui.load(run.path)
+    r = ui.with_status(run)
     last = st.session_state.get(ui.K.LIVE_STATE)
     st.session_state[ui.K.LIVE_STATE] = r.state
     if last in ui.ACTIVE and r.state not in ui.ACTIVE:

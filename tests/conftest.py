@@ -3,6 +3,7 @@ import os
 import pytest
 
 os.environ.setdefault("CL_DATA_ROOT", "/nonexistent-cl-data")  # tests never reach the network or a user's data
+os.environ.setdefault("CL_SETTINGS", os.devnull)  # an empty settings file: the defaults, whatever explorer.toml says
 
 
 def tiny_config(method: str = "simclr", dataset: str = "digits", **train):

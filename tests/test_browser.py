@@ -1,6 +1,7 @@
 """The real app in headless Chromium: every page, a short training, the sliders; screenshots go to docs/.
 
-The tests share one server and one browser session and run in file order (Train before Embeddings).
+The tests share one server and one browser session and run in file order (Train before Embeddings, the
+sweep before Compare, 中文 last). Each page of ui.PAGES leaves a screenshot, docs/page-<file name>.png.
 Without Chromium they are skipped, unless CL_REQUIRE_BROWSER=1 (CI), where that is a failure.
 """
 
@@ -9,10 +10,12 @@ from __future__ import annotations
 import os
 import re
 import time
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from browser_harness import (
     CHROMIUM_ARGS,
+    ROOT,
     VIEWPORT,
     chromium_path,
     go_to,
@@ -21,8 +24,13 @@ from browser_harness import (
     streamlit_server,
     wait_idle,
 )
+from test_i18n import english_words
+
+import i18n
+import ui
 
 pytestmark = pytest.mark.browser
+STARTED = time.time()
 
 
 def _require_browser():
@@ -136,6 +144,9 @@ def test_embeddings_follow_the_snapshot_slider(page):
     assert page.get_by_text(re.compile("probe images at step 0")).count() == 1
     thumb.press("End")
     wait_idle(page, 120)
+    # UMAP compiles in the background; when it is ready the chart swaps from PCA, which would drop a lasso
+    page.get_by_text("UMAP is warming up").wait_for(state="detached", timeout=120_000)
+    wait_idle(page, 120)
     assert_clean(page)
     screenshot(page, "embeddings")
     lasso(page, page.locator(".js-plotly-plot").first)
@@ -174,3 +185,120 @@ def test_a_lesson_runs_from_its_button_and_shows_its_verdict(page):
     assert plots(page) >= 1
     assert_clean(page)
     screenshot(page, "lessons")
+
+
+def params(page) -> dict[str, str]:
+    return {k: v[-1] for k, v in parse_qs(urlsplit(page.url).query).items()}
+
+
+def metric_value(page, label: str) -> str:
+    return (
+        page.locator('[data-testid="stMetric"]')
+        .filter(has_text=label)
+        .locator('[data-testid="stMetricValue"]')
+        .inner_text()
+    )
+
+
+def test_a_sweep_of_two_temperatures_runs_and_charts_both_values(page):
+    go_to(page, "Sweeps")  # the working config is still Train's short one (40 steps)
+    values = page.get_by_role("textbox", name="Values, separated by commas")
+    values.fill("0.1, 0.5")
+    values.press("Enter")
+    wait_idle(page)
+    page.get_by_role("button", name=re.compile("Launch the sweep")).click()
+    done = page.get_by_text(re.compile(r"^temperature = 0\.(1|5) · completed$"))
+    deadline = time.time() + 240
+    while (done.count() < 2 or plots(page) < 1) and time.time() < deadline:
+        assert_clean(page)
+        time.sleep(1)
+    assert done.count() == 2 and plots(page) >= 1, "the sweep's two runs did not complete and chart"
+    wait_idle(page)
+    assert_clean(page)
+    screenshot(page, "sweeps")
+
+
+def test_compare_opens_with_the_sweeps_two_runs_overlaid(page):
+    page.get_by_role("button", name=re.compile("Open these runs in Compare")).click()
+    wait_idle(page, 120)
+    assert "Compare runs" in page.locator("h1").first.inner_text()
+    chosen = page.locator('[data-testid="stMultiSelect"]').inner_text().splitlines()
+    assert len([line for line in chosen if " · " in line]) == 2  # run labels: "21:15 SimCLR · digits · completed"
+    assert plots(page) >= 3 and len(params(page)["runs"].split(",")) == 2  # the choice is in the link
+    assert_clean(page)
+    screenshot(page, "compare")
+
+
+def test_the_playground_loss_follows_its_temperature_slider(page):
+    go_to(page, "Loss Playground")
+    assert plots(page) >= 2
+    before = metric_value(page, "InfoNCE loss")
+    screenshot(page, "playground")
+    thumb = slider(page, "Temperature T")
+    thumb.focus()
+    thumb.press("Home")  # T = 0.01
+    wait_idle(page)
+    assert metric_value(page, "InfoNCE loss") != before
+    assert params(page)["T"] == "0.01"
+    assert_clean(page)
+
+
+def test_a_shared_playground_link_opens_the_same_view_in_a_new_session(page):
+    page.get_by_text("Show the copied-example bug", exact=False).click()
+    page.get_by_text("Copied-bug loss").wait_for()
+    wait_idle(page)
+    link, shown = page.url, {m: metric_value(page, m) for m in ("InfoNCE loss", "Copied-bug loss")}
+    assert params(page) == {"T": "0.01", "bug": "true"}
+    other = page.context.browser.new_page(viewport=VIEWPORT)  # a new Streamlit session, as for whoever gets the link
+    try:
+        other.goto(link)
+        other.locator("h1").first.wait_for(timeout=120_000)
+        wait_idle(other, 120)
+        assert problems(other) == []
+        assert slider(other, "Temperature T").get_attribute("aria-valuetext") == "0.01"
+        assert {m: metric_value(other, m) for m in shown} == shown
+        other.locator(".js-plotly-plot").nth(2).wait_for()  # charts mount after the script has run
+        assert plots(other) == 3  # InfoNCE, the copied bug and the margin loss
+    finally:
+        other.close()
+
+
+# Streamlit's own words, not the app's: the keyboard skip link, and the language switch names English in English
+STREAMLIT_OWN = {"Skip", "to", "main", "content", "English"}
+
+
+def visible_english(page) -> list[str]:
+    """English words left in the page's text (body and sidebar) and in its charts' SVG text, beyond standard names.
+
+    innerText includes plotly's SVG titles, axes and legends once drawn (checked in Chromium); they are read
+    separately anyway, after the charts have rendered. Run ids and numbers are not words (english_words).
+    """
+    if plots(page):
+        page.locator(".js-plotly-plot .main-svg").first.wait_for()
+        time.sleep(1)  # plotly draws after the script has run
+    texts = [page.evaluate("document.body.innerText")]
+    texts += page.evaluate("Array.from(document.querySelectorAll('svg text')).map(e => e.textContent)")
+    return sorted({w for s in texts for w in english_words(s)} - STREAMLIT_OWN)
+
+
+def test_in_chinese_no_english_ui_text_is_left_on_the_main_pages(page):
+    assert len(visible_english(page)) > 50  # the check sees the page's words: the Playground, still in English
+    switch = page.locator('[data-testid="stSidebar"] [data-testid="stButtonGroup"]').first
+    switch.get_by_text("中文", exact=True).click()
+    wait_idle(page)
+    assert params(page).get("lang") == "zh"
+    for title in ("Start", "Train", "Loss Playground", "Diagnostics"):
+        go_to(page, i18n.translate(title, "zh"), timeout=120)
+        assert problems(page) == [], title
+        assert re.search(r"[\u4e00-\u9fff]", page.locator("h1").first.inner_text()), title
+        assert visible_english(page) == [], title
+
+
+def test_every_page_left_a_fresh_screenshot():
+    stale = [
+        name
+        for name in (p.removeprefix("pages/").removesuffix(".py") for p in ui.PAGES)
+        if not (ROOT / "docs" / f"page-{name}.png").is_file()
+        or (ROOT / "docs" / f"page-{name}.png").stat().st_mtime < STARTED
+    ]
+    assert stale == [], "each page in ui.PAGES needs a screenshot step in this walk"

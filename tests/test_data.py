@@ -406,3 +406,20 @@ def test_missing_or_wrong_path_raises(tmp_path):
     (tmp_path / "file.txt").write_text("x")
     with pytest.raises(DataError, match="neither a folder nor a .zip"):
         load_folder(tmp_path / "file.txt")
+
+
+def test_a_zip_bomb_is_refused_from_its_declared_size_before_anything_is_inflated(tmp_path, monkeypatch):
+    from crafted_zips import TRAVERSAL, malicious_zip
+
+    small = tmp_path / "small.zip"
+    small.write_bytes(malicious_zip(chunks=1))  # the same archive with a 16 MiB bomb: under the limits
+    with zipfile.ZipFile(small) as zf:
+        assert zf.read("pics/red/bomb.png") == bytes(2**24)  # the hand-written member is valid deflate
+    d, report = load_folder(small)
+    assert (report.skipped_unsafe, report.skipped_corrupt, d.class_names) == (len(TRAVERSAL), 1, ["blue", "red"])
+    bomb = tmp_path / "bomb.zip"
+    bomb.write_bytes(malicious_zip())  # inflates to 1,040 MiB
+    monkeypatch.setattr(zipfile.ZipFile, "read", lambda *a, **k: pytest.fail("a member was inflated"))
+    with pytest.raises(DataError, match="more than 50,000 files or 1,024 MB"):
+        load_folder(bomb)
+    assert not (tmp_path.parent / "evil.png").exists()

@@ -144,3 +144,44 @@ def test_submit_refuses_a_bad_config_and_a_run_without_checkpoint(jm, tmp_path):
     (jm.runs_dir / "empty").mkdir(parents=True)
     with pytest.raises(JobError, match="checkpoint"):
         jm.submit(None, owner="alice", resume_run="empty")
+
+
+# ------------------------------------------------------------ the session-drop rule (cl_core/jobs.py's docstring)
+
+
+def logged(jm: JobManager, run_id: str) -> bool:
+    return any(not r.get("snapshot") for r in load_run(jm.runs_dir / run_id).metrics)
+
+
+def test_a_closed_session_keeps_its_runs_for_the_grace_time_then_frees_its_slot_for_the_queue(tmp_path):
+    alive = {"alice": True, "carol": True}
+    jm = JobManager(tmp_path / "runs", max_concurrent=1, owner_alive=lambda o: alive[o], drop_after=2.0)
+    running = jm.submit(tiny_config(steps=0, seconds=120), owner="alice")
+    queued, spare = jm.submit(tiny_config(), owner="alice"), jm.submit(tiny_config(), owner="alice")
+    waiting = jm.submit(tiny_config(), owner="carol")
+    try:
+        wait_for(lambda: logged(jm, running), what="alice's run to train")
+        alive["alice"] = False  # a network blip shorter than the grace time drops nothing
+        time.sleep(0.8)
+        alive["alice"] = True
+        time.sleep(2.5)
+        assert [j.state for j in jm.jobs()] == ["running", "queued", "queued", "queued"]
+        with pytest.raises(JobError, match="another session"):
+            jm.stop(spare, owner="mallory")
+        alive["alice"], gone = False, time.time()  # alice closed her tab
+        jm.stop(spare, owner="mallory")  # the run of a session that has gone: anyone may stop it
+        time.sleep(1.0)
+        states = {j.run_id: j.state for j in jm.jobs()}
+        assert states == {running: "running", queued: "queued", waiting: "queued"}, "dropped before the grace time"
+        wait_for(lambda: finished(jm, running), 60, "the drop")
+        assert time.time() - gone >= 2.0
+        wait_for(lambda: finished(jm, waiting), 120, "carol's run, which waited for the slot")
+        assert state(jm, running) == "stopped" and state(jm, waiting) == "completed" and state(jm, spare) == "stopped"
+        partial = load_run(jm.runs_dir / running)  # kept in the store, and Continue can train it further
+        assert partial.summary["steps"] > 0 and (partial.path / "checkpoint.pt").is_file()
+        dropped = load_run(jm.runs_dir / queued)
+        assert dropped.state == "stopped" and "session" in dropped.status["message"]
+        assert not (dropped.path / "train.log").exists() and not dropped.metrics  # it never started
+    finally:
+        jm.shutdown()
+        wait_for(lambda: not jm.jobs(), 30, "children to exit")

@@ -57,8 +57,11 @@ def test_runs_start_only_after_the_class_commits_a_prediction(env):
 
 
 def test_the_page_speaks_chinese(env):
-    at = page()
-    at.segmented_control[0].set_value("zh").run()
+    """The lessons follow the app's language (the sidebar's switch, or ?lang=zh in the address)."""
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.query_params["lang"] = "zh"
+    at.run()
+    assert not at.exception, at.exception
     first = L.load_lessons()[0][0]
     assert at.header[0].value == first.title["zh"] and at.title[0].value == "课程"
     assert at.radio[0].options == [c["zh"] for c in first.choices]

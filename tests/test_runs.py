@@ -41,7 +41,8 @@ def test_a_running_run_whose_process_is_gone_reads_as_interrupted(tmp_path):
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     run = load_run(tmp_path / "r")
-    assert run.state == "interrupted" and "Continue" in run.status["message"]
+    assert run.state == "interrupted" and "killed or crashed" in run.status["message"]
+    assert "no checkpoint" in run.status["message"]  # nothing to Continue from
     assert [r.id for r in list_runs(tmp_path)] == ["r"]
 
 
