@@ -12,8 +12,8 @@ with ui.router():
     st.set_page_config(page_title=ui.t("Contrastive Learning Explorer"), page_icon="🧲", layout="wide")
     ui.init_session()
     ui.inject_css()
-    ui.umap_warm_up()
     pages = [st.Page(path, title=ui.t(title), icon=icon) for path, (title, icon) in ui.PAGES.items()]
-    nav = st.navigation(pages)
+    nav = st.navigation(pages, position="hidden" if ui.presenting() else "sidebar")
     ui.sidebar()
     nav.run()
+    ui.umap_warm_up()  # after the first page is drawn: its compiling must not slow that page
