@@ -716,7 +716,11 @@ def rank_std_figure(path: str, stamp: tuple[float, ...], height: int = 520) -> A
     dim = round(1 / healthy**2) if healthy else None
     rank_max = min(int(snaps[-1].get("n", dim or 0)), dim) if dim else None
     fig = figures.rank_and_std(
-        [r["step"] for r in snaps], [r["effective_rank"] for r in snaps], [r["std"] for r in snaps], healthy, rank_max
+        [r["step"] for r in snaps],
+        [r.get("effective_rank") for r in snaps],
+        [r.get("std") for r in snaps],
+        healthy,
+        rank_max,
     )
     return _as_cached(fig.update_layout(height=height))
 

@@ -98,3 +98,9 @@ def test_the_lessons_compare_try_next_opens_compare_with_the_lessons_runs(runs_d
     button(at, "Compare the runs side by side").click().run()
     assert problems(at) == [] and at.title[0].value == "Compare runs"
     assert at.multiselect(key="compare_picker").value == ["run-a", "run-b"]
+
+
+def test_train_shows_a_run_whose_snapshot_rows_lack_some_diagnostics(runs_dir):
+    fake_run(runs_dir, "run-a")  # snapshot rows with kNN and alignment only: an older or a partial run
+    at = open_page("pages/train.py", run_id="run-a")
+    assert problems(at) == [] and plotly_specs(at)
