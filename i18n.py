@@ -762,7 +762,13 @@ ZH: dict[str, str] = {
     ),
     "must be true or false; got {value}": "必须为 true 或 false；实际为 {value}",
     "must be a whole number from {low} to {high}; got {value}": "必须是 {low} 到 {high} 之间的整数；实际为 {value}",
-    "settings file {path}: {e}; using the defaults": "设置文件 {path}：{e}；改用默认值",
+    "settings file {path}: {e}; that key keeps its default": "设置文件 {path}：{e}；该项保持默认值，其余各项照常生效",
+    "settings file {path}: {n} bad keys keep their defaults, first {e}": (
+        "设置文件 {path}：有 {n} 项无效，保持默认值，第一项：{e}"
+    ),
+    "settings file {path}: {e}; locked down until it is fixed: private, no server folders": (
+        "设置文件 {path}：{e}；修正之前服务器处于锁定状态：私人模式，不读取服务器上的文件夹"
+    ),
     "this server reads no folders of its own (local_folders in its settings file): upload a zip instead": (
         "本服务器不读取它自己的文件夹（见设置文件中的 local_folders）：请改为上传 zip 文件"
     ),
@@ -1009,10 +1015,15 @@ def translate(text: str, lang: str) -> str:
     return _zh(text)
 
 
+MAX_MATCHED = 1000  # longer messages stay English: matching a template costs ~ length**4 in the worst case
+
+
 @functools.lru_cache(maxsize=8192)
 def _zh(text: str) -> str:
     if text in ZH:
         return ZH[text]
+    if len(text) > MAX_MATCHED:  # e.g. an error quoting a huge value from a crafted link: never stall the server
+        return text
     for pattern, template in _templates():
         m = pattern.fullmatch(text)
         if m:  # the values (numbers, names, nested messages) are translated in turn

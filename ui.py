@@ -312,19 +312,30 @@ def settings_problem() -> str:
     return _server_settings(str(settings_path() or ""))[1]
 
 
-@st.cache_resource(max_entries=4)
+_MANAGERS: dict[str, JobManager] = {}  # not a cache: a forgotten manager would orphan its running children
+_MANAGERS_LOCK = threading.Lock()
+
+
 def job_manager(folder: str) -> JobManager:
-    """The process-wide job manager of a runs folder (stops its children when the app exits)."""
-    s = server_settings()
-    jm = JobManager(
-        folder,
-        max_concurrent=s.concurrent_runs or None,
-        owner_alive=_owner_alive,
-        drop_after=s.session_grace_seconds,
-        limits=s,
-    )
-    atexit.register(jm.shutdown)
-    return jm
+    """The process-wide job manager of a runs folder, kept for the app's life (stops its children at exit).
+
+    On a shared server the folder cannot be changed from the page, so there is one; on a laptop, one per
+    folder its user picked.
+    """
+    with _MANAGERS_LOCK:
+        jm = _MANAGERS.get(folder)
+        if jm is None:
+            s = server_settings()
+            jm = JobManager(
+                folder,
+                max_concurrent=s.concurrent_runs or None,
+                owner_alive=_owner_alive,
+                drop_after=s.session_grace_seconds,
+                limits=s,
+            )
+            atexit.register(jm.shutdown)
+            _MANAGERS[folder] = jm
+        return jm
 
 
 def jobs() -> JobManager:
@@ -909,7 +920,8 @@ def sidebar() -> None:
         active = [r for r in runs if r.state in ACTIVE]
         if active:
             st.caption(t("Training now: {runs}", runs=", ".join(run_label(r) for r in active)))
-        if not server_settings().private:  # private mode keeps every session in the server's runs folder
+        shared = server_settings().private or not server_settings().local_folders
+        if not shared:  # a shared server keeps every session in its runs folder (one queue, no other folders)
             with st.expander(t("Runs folder")):
                 st.text_input(t("Folder"), key=K.RUNS_DIR, help=t("Where runs are written and read."))
                 st.caption(t("{n} runs", n=len(runs)))

@@ -221,7 +221,7 @@ def compare_table(runs: list[Run]) -> tuple[list[dict[str, Any]], list[str]]:
         s = run.summary
         loss, chance = s.get("final_loss"), s.get("chance_level")
         metrics = {k: s.get(k) for k in COMPARE_METRICS} | {
-            "loss_over_chance": loss / chance if loss and chance else None
+            "loss_over_chance": loss / chance if loss is not None and chance else None
         }
         settings = {k: str(v) if isinstance(v, list | dict) else v for k, v in ((k, flat.get(k)) for k in keys)}
         rows.append({"run": name, "id": run.id, "state": run.state, **metrics, "verdict": s.get("verdict"), **settings})

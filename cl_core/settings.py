@@ -110,13 +110,34 @@ def settings_path() -> Path | None:
     return Path(FILE_NAME) if Path(FILE_NAME).is_file() else None
 
 
+# What a server whose settings file cannot be read runs with: its owner asked for limits we cannot see.
+LOCKED = Settings(private=True, local_folders=False)
+
+
 def load_settings(path: str | Path | None = None) -> tuple[Settings, str]:
-    """The settings and '' , or the defaults and a one-line report of why the file could not be used."""
+    """The settings and '', or what could be used and a one-line report of what could not.
+
+    A bad key keeps its default and the rest of the file applies (a typo in one cap never turns private mode
+    off); a file that cannot be read or parsed gives ``LOCKED``: private, no server folders, default caps.
+    """
     path = settings_path() if path is None else Path(path)
     if path is None:
         return Settings(), ""
     try:
         with open(path, "rb") as f:
-            return parse_settings(tomllib.load(f)), ""
-    except (OSError, tomllib.TOMLDecodeError, ConfigError) as e:
-        return Settings(), f"settings file {path}: {e}; using the defaults"
+            values = tomllib.load(f)
+    except (OSError, ValueError) as e:  # TOMLDecodeError and UnicodeDecodeError are ValueErrors
+        return LOCKED, f"settings file {path}: {e}; locked down until it is fixed: private, no server folders"
+    good, errors = {}, []
+    for key, value in values.items():
+        try:
+            parse_settings({key: value})
+            good[key] = value
+        except ConfigError as e:
+            errors.append(e)
+    if not errors:
+        return parse_settings(good), ""
+    if len(errors) == 1:
+        return parse_settings(good), f"settings file {path}: {errors[0]}; that key keeps its default"
+    first = errors[0]
+    return parse_settings(good), f"settings file {path}: {len(errors)} bad keys keep their defaults, first {first}"

@@ -48,13 +48,16 @@ def lesson_runs(ids: dict[str, str]) -> dict:
 
 
 def start(lesson: L.Lesson, mode: str) -> None:
-    ids = {}
+    """Queue all of the lesson's runs, or none (a server cap or the session's run quota refuses it whole)."""
     with ui.guard():
+        jobs, configs = ui.jobs(), {}
         for r in lesson.runs:
             cfg = L.lesson_config(lesson, r.name, mode)
             cfg.data.root = ui.data_root()
-            ids[r.name] = ui.jobs().submit(cfg, ui.owner())
-    st.session_state[LK.runs(lesson.id)] = {"mode": mode, "ids": ids}
+            configs[r.name] = jobs.limits.check_config(cfg) if jobs.limits else cfg
+        jobs.check_room(ui.owner(), len(configs))
+        ids = {name: jobs.submit(cfg, ui.owner()) for name, cfg in configs.items()}
+        st.session_state[LK.runs(lesson.id)] = {"mode": mode, "ids": ids}
 
 
 @st.fragment(run_every=2.0)
@@ -229,8 +232,9 @@ mode = ui.view(
     disabled=committed is None,
 )
 label = t("Run the lesson again") if started else t("Start the runs")
+training = bool(started) and any(r.state not in FINISHED for r in lesson_runs(started["ids"]).values())
 if ui.shown("start") and b.button(
-    label, type="primary", disabled=committed is None, key=f"lesson.{lesson.id}.start", icon="▶️"
+    label, type="primary", disabled=committed is None or training, key=f"lesson.{lesson.id}.start", icon="▶️"
 ):
     start(lesson, mode)
     started = st.session_state.get(LK.runs(lesson.id))

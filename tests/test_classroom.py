@@ -58,11 +58,11 @@ def test_train_widgets_stop_at_the_servers_caps(home, monkeypatch):
     assert (seconds.max, seconds.value) == (30, 30) and not at.exception
 
 
-def test_a_bad_settings_file_is_reported_and_the_app_runs_with_the_defaults(home, monkeypatch):
+def test_a_bad_settings_key_is_reported_and_the_app_runs_with_its_default(home, monkeypatch):
     use_settings(home, monkeypatch, "max_batch_size = 1\n")
     at = open_page("pages/train.py")
     assert not at.exception
-    assert any("max_batch_size" in w.value and "using the defaults" in w.value for w in at.sidebar.warning)
+    assert any("max_batch_size" in w.value and "keeps its default" in w.value for w in at.sidebar.warning)
     assert at.select_slider(key="w.train.batch_size").options[-1] == "2048"
 
 
@@ -92,6 +92,17 @@ def test_in_private_mode_a_session_sees_none_of_the_other_runs(home, monkeypatch
     at.run()
     shown = [c.value for c in at.caption]
     assert (OTHERS in shown) != private and not at.exception
+
+
+@pytest.mark.parametrize("local_folders", [True, False])
+def test_without_local_folders_neither_the_runs_folder_nor_a_data_folder_can_be_picked(
+    home, monkeypatch, local_folders
+):
+    use_settings(home, monkeypatch, f"local_folders = {str(local_folders).lower()}\n")
+    at = open_page("pages/data.py")
+    assert any(w.key == "runs_dir" for w in at.sidebar.text_input) == local_folders
+    assert ("A folder of images on this computer…" in at.selectbox(key="w.data.source").options) == local_folders
+    assert not at.exception
 
 
 @pytest.mark.parametrize("private", [False, True])

@@ -52,6 +52,12 @@ def test_compare_table_marks_exactly_the_settings_that_differ(two):
     assert rows[0]["loss_over_chance"] == pytest.approx(2.5 / 4.0) and rows[1]["loss_over_chance"] == pytest.approx(0.7)
 
 
+def test_a_final_loss_of_zero_is_zero_times_chance_not_missing(tmp_path):
+    runs = [fake_run(tmp_path, "a", chance=1.5), fake_run(tmp_path, "b", chance=0.0)]  # final loss 0.0 and -1.5
+    rows, _ = report.compare_table(runs)
+    assert rows[0]["loss_over_chance"] == 0.0 and rows[1]["loss_over_chance"] is None  # no chance level: no ratio
+
+
 def test_a_method_option_left_at_its_default_is_not_a_difference(tmp_path):
     a = fake_run(tmp_path, "a")
     b = fake_run(tmp_path, "b", mask_self=True)  # SimCLR's default, written out explicitly

@@ -164,6 +164,14 @@ def test_an_unknown_message_stays_english_and_never_raises():
     assert zh("circle") == "圆形" and i18n.translate("circle", "en") == "circle"
 
 
+def test_a_huge_message_from_a_crafted_link_stays_english_instead_of_stalling_the_matcher():
+    # This text backtracks as length**4 through "{name}: {split} labels {shape} do not match {n} images":
+    # 8.7 KB took 259 s when every message was matched.
+    text = "a: b labels c do not match " * 370
+    assert len(text) > i18n.MAX_MATCHED and i18n.translate(text, "zh") == text
+    assert zh("x: train labels (3,) do not match 4 images") != "x: train labels (3,) do not match 4 images"
+
+
 def _verdict_inputs() -> list[tuple[dict, dict]]:
     healthy = {"std": 0.12, "std_healthy": 0.125, "effective_rank": 40.0, "n": 64, "pos_sim_mean": 0.8}
     healthy |= {"pos_sim_std": 0.05, "neg_sim_mean": 0.1, "neg_sim_std": 0.1, "top_neg_share": 0.2}

@@ -105,3 +105,15 @@ def test_one_click_launches_the_runs_then_shows_figures_verdicts_and_explanation
     assert any("It is a test." in m.value for m in at.markdown)
     assert len(at.get("download_button")) == 2
     shutil.rmtree(runs, ignore_errors=True)
+
+
+def test_a_lesson_that_would_pass_the_sessions_run_quota_starts_none_of_its_runs(env, monkeypatch):
+    (env / "class.toml").write_text("max_runs_per_session = 1\n")  # every lesson has two runs or more
+    monkeypatch.setenv("CL_SETTINGS", str(env / "class.toml"))
+    at = page()
+    at.radio[0].set_value(0).run()
+    button(at, "Commit prediction").click().run()
+    button(at, "Start the runs").click().run()
+    assert not at.exception and any("max_runs_per_session" in e.value for e in at.error)
+    assert not (env / "runs").exists() or not list((env / "runs").glob("*/config.json"))  # none queued
+    assert button(at, "Start the runs")  # still the first start: nothing is tracked as started

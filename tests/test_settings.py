@@ -81,23 +81,37 @@ def test_the_example_file_is_valid_and_sets_every_key():
         ('private = "yes"', "private", "true or false"),
         ("session_grace_seconds = nan", "session_grace_seconds", "finite"),
         ("max_runs = 3", "max_runs", "known: max_seconds_per_run, max_batch_size"),
-        ("max_batch_size = ", "line 2", "Invalid value"),
     ],
 )
-def test_a_bad_file_is_reported_naming_the_key_and_what_it_allows_and_the_defaults_are_used(
+def test_a_bad_key_is_reported_naming_what_it_allows_and_keeps_its_default_while_the_rest_applies(
     tmp_path, text, key, allowed
 ):
     path = tmp_path / "explorer.toml"
-    path.write_text(f"max_runs_per_session = 3\n{text}\n")
+    path.write_text(f"max_runs_per_session = 3\nlocal_folders = false\n{text}\n")
     settings, problem = load_settings(path)
-    assert settings == Settings()  # nothing of a bad file is used, not even its good keys
-    assert str(path) in problem and key in problem and allowed in problem and "using the defaults" in problem
+    assert settings == Settings(max_runs_per_session=3, local_folders=False)  # a typo never lifts a restriction
+    assert str(path) in problem and key in problem and allowed in problem and "keeps its default" in problem
 
 
-def test_an_unreadable_file_is_reported_and_the_defaults_are_used(tmp_path, monkeypatch):
-    monkeypatch.setenv("CL_SETTINGS", str(tmp_path / "missing.toml"))
+def test_several_bad_keys_are_counted_and_the_first_named(tmp_path):
+    path = tmp_path / "explorer.toml"
+    path.write_text("max_batch_size = 1\nprivate = 'yes'\nconcurrent_runs = 2\n")
+    settings, problem = load_settings(path)
+    assert settings == Settings(concurrent_runs=2) and "2 bad keys" in problem and "max_batch_size" in problem
+
+
+@pytest.mark.parametrize(
+    "content, why",
+    [(None, "No such file"), (b"max_batch_size = \n", "Invalid value"), (b'max_batch_size = "\xff"\n', "utf-8")],
+)
+def test_a_file_that_cannot_be_read_locks_the_server_down(tmp_path, monkeypatch, content, why):
+    path = tmp_path / "class.toml"
+    if content is not None:
+        path.write_bytes(content)
+    monkeypatch.setenv("CL_SETTINGS", str(path))
     settings, problem = load_settings()
-    assert settings == Settings() and "missing.toml" in problem and "No such file" in problem
+    assert settings == Settings(private=True, local_folders=False)
+    assert "class.toml" in problem and why in problem and "locked down" in problem
 
 
 # --------------------------------------------------------------------------------------------------- the caps
