@@ -222,16 +222,6 @@ def forget_widgets(prefix: str = "") -> None:
         del st.session_state[key]
 
 
-def get_field(c: Config, name: str) -> Any:
-    section, _, key = name.partition(".")
-    if section == "method" and key.startswith("options."):
-        from cl_core.methods import get_method_class
-
-        opt = key.removeprefix("options.")
-        return c.method.options.get(opt, get_method_class(c.method.name).OPTIONS[opt].default)
-    return getattr(getattr(c, section), key)
-
-
 def set_field(c: Config, name: str, value: Any) -> None:
     section, _, key = name.partition(".")
     if section == "method" and key.startswith("options."):
@@ -1046,8 +1036,8 @@ def _checked(name: str, raw: Any, default: Any, kw: dict[str, Any]) -> Any:
 
 def _fitted(field: str, kw: dict[str, Any]) -> Any:
     """The working config's ``field`` for a bound widget, or its default where the widget cannot show it."""
-    default = get_field(link_base(cfg()), field)
-    return _checked(url_name(field), get_field(cfg(), field), default, kw)
+    default = link_base(cfg()).get(field)
+    return _checked(url_name(field), cfg().get(field), default, kw)
 
 
 def _set_linked(field: str, value: Any) -> None:
@@ -1055,7 +1045,7 @@ def _set_linked(field: str, value: Any) -> None:
     c = cfg()
     set_field(c, field, value)
     base = link_base(c)
-    in_link(url_name(field), value, get_field(base, field))
+    in_link(url_name(field), value, base.get(field))
     in_link("method", c.method.name, LINK_DEFAULTS["method"])
     in_link("dataset", base.data.name, LINK_DEFAULTS["dataset"])
 
