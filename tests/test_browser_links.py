@@ -62,8 +62,10 @@ def test_a_shared_train_link_restores_its_settings_and_follows_the_widgets(app):
     assert problems(page) == []
     assert page.get_by_text("The link's hue was ignored").count() == 1  # the bad value, with its range
     assert page.get_by_text("must be ≥ 0 and ≤ 0.5").count() == 1  # (markdown writes >= as ≥)
-    assert page.get_by_role("combobox", name="Method", exact=True).input_value() == METHODS["byol"].TITLE
-    assert page.get_by_label("Training steps", exact=True).input_value() == "300"
+    from playwright.sync_api import expect  # retries: a widget may draw once more after the page went idle
+
+    expect(page.get_by_role("combobox", name="Method", exact=True)).to_have_value(METHODS["byol"].TITLE, timeout=30_000)
+    expect(page.get_by_label("Training steps", exact=True)).to_have_value("300", timeout=30_000)
     assert page.get_by_label("Predictor", exact=True).is_checked() is False
     lr = page.locator('[data-testid="stSlider"]').filter(has_text="Learning rate").get_by_role("slider")
     assert lr.get_attribute("aria-valuetext") == "0.01"
