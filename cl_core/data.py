@@ -8,7 +8,9 @@ would reject a truncated or hand-made copy, and its CIFAR reader unpickles witho
 from __future__ import annotations
 
 import gzip
+import importlib.util
 import io
+import math
 import os
 import pickle
 import socket
@@ -108,15 +110,55 @@ def _split_indices(labels: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarra
 
 
 def _load_digits(root: Path, download: bool, seed: int, image_size: int) -> ImageData:
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
-
-    bunch = load_digits()
-    small = np.rint(bunch.images * (255 / 16)).astype(np.uint8)  # (N, 8, 8), values 0..16 -> 0..255
+    # Read scikit-learn's bundled CSV directly: importing sklearn costs about a second, which the app's first page
+    # (digits is the default set) should not pay. The split is scikit-learn's, reproduced by _stratified_split.
+    spec = importlib.util.find_spec("sklearn")  # finds the package without importing it
+    csv = Path(spec.submodule_search_locations[0]) / "datasets" / "data" / "digits.csv.gz" if spec else None
+    if csv is None or not csv.is_file():
+        raise DataError("the digits set comes with scikit-learn, which is not installed: pip install scikit-learn")
+    with gzip.open(csv, "rt") as f:
+        table = np.loadtxt(f, delimiter=",")
+    small = np.rint(table[:, :-1].reshape(-1, 8, 8) * (255 / 16)).astype(np.uint8)  # values 0..16 -> 0..255
     images = resize_images(np.repeat(small[..., None], 3, axis=-1), 32)
-    labels = bunch.target.astype(np.int64)
-    xtr, xte, ytr, yte = train_test_split(images, labels, test_size=TEST_FRACTION, stratify=labels, random_state=0)
-    return ImageData("digits", xtr, ytr, xte, yte, [str(d) for d in range(10)])
+    labels = table[:, -1].astype(np.int64)
+    train, test = _stratified_split(labels, TEST_FRACTION, random_state=0)
+    return ImageData("digits", images[train], labels[train], images[test], labels[test], [str(d) for d in range(10)])
+
+
+def _stratified_split(labels: np.ndarray, test_fraction: float, random_state: int) -> tuple[np.ndarray, np.ndarray]:
+    """The indices ``sklearn.model_selection.train_test_split(..., stratify=labels, random_state=...)`` picks.
+
+    The same draws from the same legacy RandomState, so digits keeps the split every earlier run used
+    (tests/test_data.py compares it with scikit-learn's own).
+    """
+    rng = np.random.RandomState(random_state)
+    n_test = math.ceil(test_fraction * len(labels))
+    n_train = len(labels) - n_test
+    _, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    by_class = np.split(np.argsort(inverse, kind="stable"), np.cumsum(counts)[:-1])
+
+    def approximate_mode(class_counts: np.ndarray, n_draws: int) -> np.ndarray:
+        continuous = class_counts / class_counts.sum() * n_draws
+        floored = np.floor(continuous)
+        need = int(n_draws - floored.sum())
+        remainder = continuous - floored
+        for value in np.sort(np.unique(remainder))[::-1]:
+            if need <= 0:
+                break
+            (tied,) = np.where(remainder == value)
+            add = min(len(tied), need)
+            floored[rng.choice(tied, size=add, replace=False)] += 1
+            need -= add
+        return floored.astype(int)
+
+    n_i = approximate_mode(counts, n_train)
+    t_i = approximate_mode(counts - n_i, n_test)
+    train, test = [], []
+    for c, idx in enumerate(by_class):
+        perm = idx.take(rng.permutation(counts[c]), mode="clip")
+        train.extend(perm[: n_i[c]])
+        test.extend(perm[n_i[c] : n_i[c] + t_i[c]])
+    return rng.permutation(train), rng.permutation(test)
 
 
 def _load_shapes(root: Path, download: bool, seed: int, image_size: int) -> ImageData:

@@ -128,6 +128,39 @@ def test_digits_is_an_offline_stratified_80_20_split_of_32px_rgb():
     assert "1,437 train / 360 test" in d.describe()
 
 
+def test_digits_is_scikit_learns_data_and_split_without_importing_scikit_learn():
+    """The app's first page loads digits: it reads sklearn's CSV itself and reproduces train_test_split's draws."""
+    import subprocess
+    import sys
+
+    code = "import sys; from cl_core.data import load_data; load_data('digits'); print('sklearn' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    bunch = load_digits()
+    images = data_mod.resize_images(
+        np.repeat(np.rint(bunch.images * (255 / 16)).astype(np.uint8)[..., None], 3, axis=-1), 32
+    )
+    xtr, xte, ytr, yte = train_test_split(images, bunch.target, test_size=0.2, stratify=bunch.target, random_state=0)
+    d = load_data("digits")
+    for ours, theirs in [(d.train_images, xtr), (d.test_images, xte), (d.train_labels, ytr), (d.test_labels, yte)]:
+        assert np.array_equal(ours, theirs)
+    rng, compared = np.random.default_rng(1), 0  # and on uneven classes with ties, for several seeds and fractions
+    for trial in range(60):
+        labels = rng.integers(0, int(rng.integers(2, 9)), int(rng.integers(40, 300)))
+        for fraction in (0.1, 0.25, 0.33, 0.5):
+            if np.bincount(labels).min() < 2 or fraction * len(labels) < labels.max() + 1:
+                continue  # cases train_test_split refuses
+            theirs = train_test_split(np.arange(len(labels)), test_size=fraction, stratify=labels, random_state=trial)
+            ours = data_mod._stratified_split(labels, fraction, random_state=trial)
+            assert all(np.array_equal(a, b) for a, b in zip(ours, theirs)), (trial, fraction)
+            compared += 1
+    assert compared > 150
+
+
 def test_shapes_set_has_distinct_train_and_test_and_honours_image_size():
     d = load_data("shapes")
     assert d.train_images.shape == (10_000, 32, 32, 3) and d.test_images.shape == (2_000, 32, 32, 3)
