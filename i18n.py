@@ -100,8 +100,8 @@ ZH: dict[str, str] = {
     "**{e}**. Pick another run in the sidebar, or start a new one on Train.": (
         "**{e}**。请在侧边栏选择其他训练，或在“训练”页开始新的训练。"
     ),
-    "The run's data set cannot be loaded here, so images and class names are not shown: {e}": (
-        "这里无法加载该训练的数据集，因此不显示图像和类别名称：{e}"
+    "The run's data set cannot be loaded here, so its images are not shown: {e}": (
+        "这里无法加载该训练的数据集，因此不显示其图像：{e}"
     ),
     "Run {id} has no snapshot yet: the first one is written after its first steps.": (
         "训练 {id} 还没有快照：第一个快照会在最初几步之后写入。"
@@ -816,6 +816,9 @@ ZH: dict[str, str] = {
     "no usable images in {source}: {report}": "{source} 中没有可用的图像：{report}",
     "no usable images under train/ in {source}: {report}": "{source} 的 train/ 下没有可用的图像：{report}",
     "image_size and max_train must be >= 0, got {a} and {b}": "image_size 和 max_train 必须 >= 0，实际为 {a} 和 {b}",
+    "the digits set comes with scikit-learn, which is not installed: `pip install scikit-learn`": (
+        "digits 数据集随 scikit-learn 提供，但它没有安装：`pip install scikit-learn`"
+    ),
     "unknown data set {name}: choose one of {known}, or folder:PATH": (
         "未知的数据集 {name}：请从 {known} 中选择，或使用 folder:PATH"
     ),

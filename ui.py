@@ -385,7 +385,7 @@ def folder_report(name: str, image_size: int = 0, seed: int = 0) -> str:
 
 
 def run_dataset(run: Run) -> ImageData | None:
-    """The data set a run trained on (for its images and class names), or None with a note if it is gone."""
+    """The data set a run trained on (for its images), or None with a note if it cannot be loaded here."""
     d = run.config.get("data", {})
     try:
         return dataset(
@@ -395,7 +395,7 @@ def run_dataset(run: Run) -> ImageData | None:
             run.config.get("train", {}).get("seed", 0),
         )
     except DataError as e:
-        st.caption(t("The run's data set cannot be loaded here, so images and class names are not shown: {e}", e=e))
+        st.caption(t("The run's data set cannot be loaded here, so its images are not shown: {e}", e=e))
         return None
 
 

@@ -115,7 +115,7 @@ def _load_digits(root: Path, download: bool, seed: int, image_size: int) -> Imag
     spec = importlib.util.find_spec("sklearn")  # finds the package without importing it
     csv = Path(spec.submodule_search_locations[0]) / "datasets" / "data" / "digits.csv.gz" if spec else None
     if csv is None or not csv.is_file():
-        raise DataError("the digits set comes with scikit-learn, which is not installed: pip install scikit-learn")
+        raise DataError("the digits set comes with scikit-learn, which is not installed: `pip install scikit-learn`")
     with gzip.open(csv, "rt") as f:
         table = np.loadtxt(f, delimiter=",")
     small = np.rint(table[:, :-1].reshape(-1, 8, 8) * (255 / 16)).astype(np.uint8)  # values 0..16 -> 0..255

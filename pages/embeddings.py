@@ -78,8 +78,7 @@ if method == "umap" and not umap_ready():
 
 upto = steps if play else steps[: steps.index(step) + 1]
 snap = ui.snapshot(str(run.path), upto[-1])
-data = ui.run_dataset(run)
-names = data.class_names if data is not None else None
+names = run.status.get("class_names") or None  # the trainer wrote them: no need to load the data set to draw
 points = ui.projections(str(run.path), tuple(upto), space, shown, dim)
 fig = figures.projection_scatter(
     points if play else points[-1:], snap["labels"], names, upto if play else upto[-1:], method=PROJ[shown]
@@ -113,7 +112,8 @@ with side:
     if selectable:
         st.caption(t("Draw a loop around points (or pick the box tool, or click a point) to see their images below."))
 
-if selectable and event.selection.points and data is not None:
+data = ui.run_dataset(run) if selectable and event.selection.points else None  # loaded only to show images
+if data is not None:
     picked = [p["customdata"] for p in event.selection.points if p.get("customdata") is not None]
     picked = np.asarray([v[0] if isinstance(v, list) else v for v in picked], int)[:60]
     test_idx = snap["probe_index"][picked]
