@@ -165,6 +165,7 @@ ZH: dict[str, str] = {
     # ------------------------------------------------------------------------------------------------- Start
     "🧲 Contrastive Learning Explorer": "🧲 对比学习探索器",
     "Training runs on: **{device}**": "训练运行在：**{device}**",
+    "Drawing augmented views…": "正在绘制增强视图…",
     "Each row: an image, then its two augmented views — a **positive pair**, pulled together. "
     "Views in different rows are **negatives**, pushed apart.": (
         "每一行：一张图像，然后是它的两个增强视图——一个**正样本对**，被拉近。不同行的视图是**负样本**，被推开。"

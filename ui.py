@@ -161,8 +161,6 @@ def init_session() -> None:
     if not getattr(_routing, "active", False):  # a page run on its own (AppTest after its first run)
         new_link()
     st.session_state.setdefault(K.RUNS_DIR, os.environ.get("CL_RUNS_DIR", "runs"))
-    if K.CFG not in st.session_state:
-        st.session_state[K.CFG] = default_config()
     lang()
     read_link()
 
@@ -181,6 +179,9 @@ def router() -> Iterator[None]:
     try:
         yield
         end_page()
+    except Exception:
+        fill_sidebar()  # a page that failed still offers the run picker (to leave a run it cannot show)
+        raise
     finally:
         _routing.active = False
 
@@ -202,7 +203,7 @@ def _leave_mpa_v1() -> None:
 
 
 def cfg() -> Config:
-    """The working config of this session."""
+    """The working config of this session (made on first use: the method presets need torch, see torch_ready)."""
     if K.CFG not in st.session_state:
         st.session_state[K.CFG] = default_config()
     return st.session_state[K.CFG]
@@ -346,6 +347,40 @@ def umap_warm_up() -> threading.Timer | None:
     timer.daemon = True
     timer.start()
     return timer
+
+
+@st.cache_resource
+def _torch_imported() -> threading.Event:
+    """Once per process: import torch in a background thread (unless it is imported already); set when done."""
+    done = threading.Event()
+    if "torch" in sys.modules:  # a test process, or another session's page imported it (or is importing it)
+        done.set()
+        return done
+
+    def run() -> None:
+        try:
+            import pandas  # noqa: F401 - first: the Start page's runs table (st.dataframe) waits for it
+
+            from cl_core import augment, presets, trainer  # noqa: F401 - torch, for the picture, config and device
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="torch-import", daemon=True).start()
+    return done
+
+
+def torch_ready() -> bool:
+    """Whether torch is imported in this server process, starting its import in the background if not.
+
+    The first import takes a second or more. The Start page, a fresh server's first page, draws its text,
+    tasks and runs without it, then waits for it to draw its picture (benchmarks/app_speed.py, first page).
+    """
+    return _torch_imported().is_set()
+
+
+def wait_for_torch(timeout: float = 120.0) -> None:
+    """Until the background import of torch_ready is done (at once when it is)."""
+    _torch_imported().wait(timeout)
 
 
 @st.cache_resource
@@ -808,14 +843,20 @@ def verdict_title(kind: str) -> str:
 
 
 def run_label(run: Run) -> str:
-    """``18:15 SimCLR · digits · completed`` (with the date when it is not today's)."""
-    from cl_core.methods import METHODS
+    """``18:15 SimCLR · digits · completed`` (with the date when it is not today's).
 
+    The method's title lives on its class (torch): until a fresh server has imported torch, its id (``simclr``).
+    """
     m = run.config.get("method", {}).get("name", "?")
+    title = m
+    if torch_ready():
+        from cl_core.methods import METHODS
+
+        title = t(METHODS[m].TITLE) if m in METHODS else m
     d = run.config.get("data", {}).get("name", "?").split("/")[-1]
     created = time.localtime(run.status.get("created") or run.path.stat().st_mtime)
     when = time.strftime("%H:%M" if created[:3] == time.localtime()[:3] else t("%d %b %H:%M"), created)
-    return f"{when} {t(METHODS[m].TITLE) if m in METHODS else m} · {t(d)} · {t(run.state)}"
+    return f"{when} {title} · {t(d)} · {t(run.state)}"
 
 
 def run_labels(runs: list[Run]) -> dict[str, str]:
@@ -883,20 +924,43 @@ def inject_css() -> None:
 
 
 def sidebar() -> None:
-    """Runs folder, device and the current-run picker (shared by every page; none in presentation mode)."""
+    """Runs folder, device and the current-run picker (shared by every page; none in presentation mode).
+
+    The device line and the picker are drawn after the page (``fill_sidebar``): both need torch (the device, and
+    the methods' titles in the run labels), which a fresh server imports in the background (``torch_ready``).
+    """
     if presenting():
         return
     with st.sidebar:
         language_switch()
-        st.caption(t("Training device: **{d}**", d=t(device_label())))
+        _run_state.sidebar = st.container()
         runs = all_runs()
         ids = [r.id for r in runs]
-        if st.session_state.get(K.RUN) not in ids:
+        if st.session_state.get(K.RUN) not in ids:  # before the page: the page shows the current run
             st.session_state[K.RUN] = ids[0] if ids else None
+        shared = server_settings().private or not server_settings().local_folders
+        if not shared:  # a shared server keeps every session in its runs folder (one queue, no other folders)
+            with st.expander(t("Runs folder")):
+                st.text_input(t("Folder"), key=K.RUNS_DIR, help=t("Where runs are written and read."))
+                st.caption(t("{n} runs", n=len(runs)))
+        if settings_problem():
+            st.warning(t("Classroom settings: {e}.", e=settings_problem()))
+
+
+def fill_sidebar() -> None:
+    """The sidebar's device line and run picker, once the page has run (it may have started a run, or torch)."""
+    box = getattr(_run_state, "sidebar", None)
+    if box is None:
+        return
+    _run_state.sidebar = None
+    with box:
+        st.caption(t("Training device: **{d}**", d=t(device_label()) if torch_ready() else "…"))
+        runs = all_runs()
+        ids = [r.id for r in runs]
         labels = run_labels(runs)
         # the key changes with the labels: a keyed selectbox would keep showing a run's old state
         key = _PICKER + hashlib.blake2b(repr(labels).encode(), digest_size=6).hexdigest()
-        current = st.session_state[K.RUN]
+        current = st.session_state.get(K.RUN)
         st.selectbox(
             t("Current run"),
             ids,
@@ -910,13 +974,9 @@ def sidebar() -> None:
         active = [r for r in runs if r.state in ACTIVE]
         if active:
             st.caption(t("Training now: {runs}", runs=", ".join(run_label(r) for r in active)))
-        shared = server_settings().private or not server_settings().local_folders
-        if not shared:  # a shared server keeps every session in its runs folder (one queue, no other folders)
-            with st.expander(t("Runs folder")):
-                st.text_input(t("Folder"), key=K.RUNS_DIR, help=t("Where runs are written and read."))
-                st.caption(t("{n} runs", n=len(runs)))
-        if settings_problem():
-            st.warning(t("Classroom settings: {e}.", e=settings_problem()))
+
+
+_run_state = threading.local()  # per script run (each has its own thread): the sidebar's box drawn after the page
 
 
 def language_switch() -> None:
@@ -1111,6 +1171,8 @@ def read_link() -> None:
 
 def _read_config(qp: dict[str, str]) -> None:
     """The link's method and data set, then its settings, each kept only if the config stays valid."""
+    if not set(qp) - {"lang", "run", PRESENT, SHOW}:  # the usual first visit: nothing to set (and no torch)
+        return
     from cl_core.methods import METHODS
 
     picked = {}
@@ -1158,8 +1220,9 @@ def _write_link() -> None:
 
 
 def end_page() -> None:
-    """After the page: its link into the address, and the share box in the sidebar."""
+    """After the page: its link into the address, the sidebar's device line and its share box."""
     _write_link()
+    fill_sidebar()
     if not presenting():
         share_box()
 

@@ -21,8 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 from PIL import Image, ImageOps
 
 from cl_core.shapes import SHAPE_CLASSES, make_shapes
@@ -81,6 +79,9 @@ class ImageData:
 
 def resize_images(images: np.ndarray, size: int, chunk: int = 2048) -> np.ndarray:
     """Resize (N, H, W, 3) uint8 to (N, size, size, 3) uint8: bilinear, antialiased when shrinking."""
+    import torch  # here: the app imports this module for its first page, which must not wait for torch (ui.py)
+    import torch.nn.functional as F
+
     out = np.empty((len(images), size, size, 3), np.uint8)
     for i in range(0, len(images), chunk):
         x = torch.from_numpy(np.ascontiguousarray(images[i : i + chunk])).permute(0, 3, 1, 2).float()  # (B, 3, H, W)

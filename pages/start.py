@@ -12,17 +12,7 @@ st.title(t("🧲 Contrastive Learning Explorer"))
 left, right = st.columns([3, 2], gap="large")
 with left:
     st.markdown(t("intro"))
-    st.markdown(t("Training runs on: **{device}**", device=t(ui.device_label())))
-with right, ui.guard():
-    images, v1, v2 = ui.gallery(ui.cfg(), seed=0, n=3)
-    rows = np.stack([img for triple in zip(images, v1, v2) for img in triple])
-    st.image(ui.image_grid(rows, cols=3, gap=8, cell=96), width="stretch")
-    st.caption(
-        t(
-            "Each row: an image, then its two augmented views — a **positive pair**, pulled together. "
-            "Views in different rows are **negatives**, pushed apart."
-        )
-    )
+    device = st.empty()  # filled in last, with the picture
 
 st.subheader(t("What would you like to do?"))
 cols = st.columns(4)
@@ -76,3 +66,20 @@ else:
         column_config={t("kNN top-1"): st.column_config.NumberColumn(format="percent")},
     )
     st.caption(t("Select a row to make it the current run."))
+
+# Last, the picture and the device: they need torch, which a fresh server imports in the background
+# (ui.torch_ready). The text, tasks and runs above are on the screen meanwhile.
+if not ui.torch_ready():
+    with right, st.spinner(t("Drawing augmented views…")):
+        ui.wait_for_torch()
+device.markdown(t("Training runs on: **{device}**", device=t(ui.device_label())))
+with right, ui.guard():
+    images, v1, v2 = ui.gallery(ui.cfg(), seed=0, n=3)
+    rows = np.stack([img for triple in zip(images, v1, v2) for img in triple])
+    st.image(ui.image_grid(rows, cols=3, gap=8, cell=96), width="stretch")
+    st.caption(
+        t(
+            "Each row: an image, then its two augmented views — a **positive pair**, pulled together. "
+            "Views in different rows are **negatives**, pushed apart."
+        )
+    )

@@ -85,10 +85,35 @@ def test_pages_without_runs_offer_to_train_and_a_quick_demo():
         assert button(at, "Quick demo run")
 
 
-def test_start_shows_the_device_the_tasks_and_a_picture():
+def test_start_shows_the_device_the_tasks_and_a_picture(monkeypatch):
+    """A fresh server imports torch in the background: Start draws its text, tasks and runs first, then waits for
+    the import to draw its picture and device (tests/test_browser.py and the first-page benchmark see the order)."""
+    import sys
+    import threading
+
+    sys.path.insert(0, str(Path(APP).parent))
+    import ui
+
+    imported = threading.Event()
+    monkeypatch.setattr(ui, "_torch_imported", lambda: imported)
+    threading.Timer(1.0, imported.set).start()
+    t0 = time.perf_counter()
     at = open_page()
+    assert time.perf_counter() - t0 >= 1.0, "it waited for the import"
+    assert not at.exception and len(at.get("page_link")) >= 4 and button(at, "Quick demo run")
     assert any("Training runs on" in m.value and "CPU" in m.value for m in at.markdown)
-    assert len(at.get("page_link")) >= 4 and len(at.get("image")) >= 1
+    assert any("Training device: **CPU" in c.value for c in at.sidebar.caption)
+    assert len(at.get("image")) >= 1
+
+
+def test_the_app_imports_no_torch_until_a_page_needs_it():
+    """ui.py and what it imports stay torch-free: a fresh server's first page (Start) must not wait ~1.5 s for it."""
+    import subprocess
+    import sys
+
+    code = "import sys; sys.path.insert(0, '.'); import ui; print(sorted({'torch', 'sklearn'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=Path(APP).parent, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
 
 
 def test_data_page_exposes_every_augmentation_knob_and_carries_them_to_the_config():
