@@ -480,8 +480,9 @@ ZH: dict[str, str] = {
     "An animation over every snapshot, with a slider.": "按快照逐个播放的动画，带滑块。",
     "Training step": "训练步",
     "Snapshots are saved at evenly spaced steps of the run.": "快照保存在训练中均匀间隔的步数上。",
-    "UMAP is warming up (it compiles once per app start, about 10 s): showing PCA meanwhile.": (
-        "UMAP 正在预热（每次应用启动时编译一次，约 10 秒）：先显示 PCA。"
+    "Computing the {m} layout (seconds for a few thousand points; the first UMAP after the app starts "
+    "also compiles, about 10 s): showing PCA meanwhile.": (
+        "正在计算 {m} 布局（几千个点需要几秒；应用启动后的第一次 UMAP 还要编译，约 10 秒）：先显示 PCA。"
     ),
     "{m} of {n} probe images at step {s}": "第 {s} 步时 {n} 张探针图像的 {m}",
     "**PCA** is a linear view: distances are faithful, but only the two or three directions of largest "

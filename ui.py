@@ -16,11 +16,14 @@ import html
 import json
 import math
 import os
+import queue
 import sys
 import textwrap
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -523,6 +526,58 @@ def projections(path: str, steps: tuple[int, ...], space: str, method: str, dim:
     """Layouts of the probe set at ``steps``, aligned from one step to the next."""
     with st.spinner(t("Projecting the embeddings…")):
         return _projections(path, steps, space, method, dim)
+
+
+_projecting: OrderedDict[tuple, Future] = OrderedDict()  # the latest requests, bounded below
+_projecting_lock = threading.Lock()
+_projection_queue: queue.SimpleQueue[tuple[Future, tuple]] = queue.SimpleQueue()
+
+
+def _projector() -> None:
+    """One background worker (the layouts share the CPU with the server and training), a daemon: a UMAP under
+    way never holds up the server's exit."""
+    while True:
+        job, key = _projection_queue.get()
+        if job.set_running_or_notify_cancel():
+            try:
+                job.set_result(_projections_uncached(*key))
+            except Exception as e:  # noqa: BLE001 - handed to whoever asks: projections() raises it again
+                job.set_exception(e)
+
+
+threading.Thread(target=_projector, name="projection", daemon=True).start()
+
+
+def projection_pending(path: str, steps: tuple[int, ...], space: str, method: str, dim: int) -> Future | None:
+    """None when ``projections`` would answer at once (PCA, or done); else its background computation.
+
+    A UMAP or t-SNE of 2,000 points takes seconds per snapshot (UMAP's first fit in a process also compiles):
+    the Embeddings page shows PCA until it is done. The layouts land in cl_core.projection's cache, where
+    ``projections`` then finds them. A failed computation is done too: ``projections`` raises its error.
+    A new request cancels those still queued (a slider dragged over ten steps computes the last one).
+    """
+    if method == "pca":
+        return None
+    key = (path, steps, space, method, dim)
+    with _projecting_lock:
+        job = _projecting.get(key)
+        if job is None:
+            for old in [k for k, f in _projecting.items() if f.cancel()]:  # queued, not started: superseded
+                del _projecting[old]  # (a page still waiting for one asks again)
+            job = _projecting[key] = Future()
+            _projection_queue.put((job, key))
+            while len(_projecting) > 32:
+                _projecting.popitem(last=False)
+        _projecting.move_to_end(key)
+    return None if job.done() else job
+
+
+def _projections_uncached(path: str, steps: tuple[int, ...], space: str, method: str, dim: int) -> None:
+    from cl_core.projection import project_snapshots
+    from cl_core.runs import load_run
+
+    run = load_run(path)
+    project_snapshots([run.snapshot(s)[space] for s in steps], method, dim)
 
 
 @st.cache_data(max_entries=128, show_spinner=False)

@@ -6,7 +6,6 @@ import streamlit as st
 import ui
 from cl_core import figures
 from cl_core.methods import METHODS
-from cl_core.projection import umap_ready
 from ui import t
 
 ui.init_session()
@@ -64,19 +63,25 @@ step = ui.view(
     help=t("Snapshots are saved at evenly spaced steps of the run."),
 )
 
+upto = steps if play else steps[: steps.index(step) + 1]
 shown = method
-if method == "umap" and not umap_ready():
-    shown = "pca"
+if ui.projection_pending(str(run.path), tuple(upto), space, method, dim) is not None:
+    shown = "pca"  # until the background computation is done: UMAP and t-SNE take seconds, PCA milliseconds
 
-    @st.fragment(run_every=2.0)
-    def wait_for_umap() -> None:
-        st.info(t("UMAP is warming up (it compiles once per app start, about 10 s): showing PCA meanwhile."))
-        if umap_ready():
+    @st.fragment(run_every=1.0)
+    def wait_for_projection() -> None:
+        st.info(
+            t(
+                "Computing the {m} layout (seconds for a few thousand points; the first UMAP after the app starts "
+                "also compiles, about 10 s): showing PCA meanwhile.",
+                m=PROJ[method],
+            )
+        )
+        if ui.projection_pending(str(run.path), tuple(upto), space, method, dim) is None:
             st.rerun()
 
-    wait_for_umap()
+    wait_for_projection()
 
-upto = steps if play else steps[: steps.index(step) + 1]
 snap = ui.snapshot(str(run.path), upto[-1])
 names = run.status.get("class_names") or None  # the trainer wrote them: no need to load the data set to draw
 points = ui.projections(str(run.path), tuple(upto), space, shown, dim)

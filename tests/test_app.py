@@ -232,6 +232,76 @@ def test_a_short_training_from_train_is_shown_live_then_on_embeddings_and_diagno
     assert any("k=20, T=0.1" in c.value for c in at.caption)
 
 
+def test_embeddings_show_pca_while_a_slow_layout_is_computed_in_the_background(runs_dir):
+    """UMAP and t-SNE of thousands of points take seconds: the page shows PCA meanwhile, then swaps without a click."""
+    import sys
+
+    sys.path.insert(0, str(Path(APP).parent))
+    import ui
+    from cl_core.presets import preset_config
+
+    w = RunWriter(runs_dir / "20260101-000000-simclr-tsne", preset_config("simclr", "digits").to_dict())
+    rng = np.random.default_rng(0)
+    for step in (5, 10):
+        x = rng.normal(size=(60, 16)).astype(np.float32)
+        sim = np.eye(8, dtype=np.float32)
+        w.snapshot(
+            step,
+            {
+                "features": x,
+                "projections": x,
+                "labels": np.arange(60) % 3,
+                "probe_index": np.arange(60),
+                "similarity": sim,
+                "z1": x[:4],
+                "z2": x[4:8],
+            },
+        )
+        w.log({"step": step, "snapshot": True})
+    w.set_status("completed", "done")
+
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update(projection="tsne", run="20260101-000000-simclr-tsne")  # never asks for a UMAP
+    at.run().switch_page("pages/embeddings.py").run()
+    assert not at.exception and any("Computing the t-SNE layout" in i.value for i in at.info)
+    assert any("PCA of 60 probe images at step 10" in m.value for m in at.markdown)
+    job = ui.projection_pending(str(w.path), (5, 10), "features", "tsne", 2)
+    if job is not None:  # still computing both steps in the worker
+        job.result(timeout=60)
+    at.run()  # what the waiting fragment's rerun does
+    assert not at.exception and not any("Computing" in i.value for i in at.info)
+    assert any("t-SNE of 60 probe images at step 10" in m.value for m in at.markdown)
+
+
+def test_a_new_layout_request_cancels_the_queued_ones_but_not_the_running_one(monkeypatch):
+    import sys
+    import threading
+
+    sys.path.insert(0, str(Path(APP).parent))
+    import ui
+
+    release, started, done = threading.Event(), threading.Event(), []
+
+    def slow(path, steps, space, method, dim):
+        started.set()
+        release.wait(30)
+        done.append(steps)
+
+    monkeypatch.setattr(ui, "_projections_uncached", slow)
+    a = ui.projection_pending("run-x", (1,), "features", "umap", 2)
+    assert started.wait(10)  # the worker is busy with a
+    b = ui.projection_pending("run-x", (1, 2), "features", "umap", 2)
+    c = ui.projection_pending("run-x", (1, 2, 3), "features", "umap", 2)
+    assert b.cancelled() and not a.cancelled() and not c.done()
+    release.set()
+    c.result(timeout=10)
+    assert done == [(1,), (1, 2, 3)]  # b never ran
+    assert ui.projection_pending("run-x", (1, 2, 3), "features", "umap", 2) is None  # done: answered at once
+    again = ui.projection_pending("run-x", (1, 2), "features", "umap", 2)  # b asked again: queued anew
+    assert again is not None and again is not b
+    again.result(timeout=10)
+
+
 def test_the_runs_folder_comes_from_the_environment(runs_dir):
     at = open_page()
     assert at.session_state["runs_dir"] == os.environ["CL_RUNS_DIR"] == str(runs_dir)

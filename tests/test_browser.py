@@ -144,9 +144,11 @@ def test_embeddings_follow_the_snapshot_slider(page):
     assert page.get_by_text(re.compile("probe images at step 0")).count() == 1
     thumb.press("End")
     wait_idle(page, 120)
-    # UMAP compiles in the background; when it is ready the chart swaps from PCA, which would drop a lasso
-    page.get_by_text("UMAP is warming up").wait_for(state="detached", timeout=120_000)
+    # UMAP is computed in the background (the first one also compiles); when it is done the chart swaps from PCA,
+    # which would drop a lasso
+    page.get_by_text("Computing the UMAP layout").wait_for(state="detached", timeout=120_000)
     wait_idle(page, 120)
+    assert page.get_by_text(re.compile("UMAP of \\d+ probe images")).count() == 1
     assert_clean(page)
     screenshot(page, "embeddings")
     lasso(page, page.locator(".js-plotly-plot").first)

@@ -31,6 +31,7 @@ def chart_specs(at: AppTest) -> dict[str, str]:
 def test_a_chart_sends_the_same_json_whether_its_figure_was_built_or_came_from_the_cache(finished_run, page):
     """The browser redraws a chart whose JSON changed: a cache miss must not look different from the hit after it."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.query_params["projection"] = "pca"  # not UMAP: its layout, computed in the background, would swap in
     at.run()
     at.switch_page(page).run()
     first = chart_specs(at)  # the cached figures are built here
