@@ -4,15 +4,20 @@
     CL_UMAP_WARMUP=0 python benchmarks/app_speed.py   # without UMAP's one-time compile in the server
 
 Measures, in a real headless Chromium against ``streamlit run app.py``:
-- first page usable: from the server answering /_stcore/health to the Start page having finished its run;
-- page switch: sidebar click to the page having finished its run (median of a round trip over all pages);
+- first page usable: from the server answering /_stcore/health to the Start page being idle with its picture,
+  and, timed in the page, to its text, tasks and runs being in place and to its picture;
+- page switch, per page: sidebar click to the page's content in place (the script run finished and its
+  elements shown), and to the last change of the page (charts drawn), for the first visit and the median of
+  three more;
 - slider move: the snapshot slider on Embeddings (PCA, 2,000 points) and the what-if temperature slider on
-  Diagnostics, key press to idle (median of several moves);
+  Diagnostics, key press to content in place and to drawn (median of several moves);
 - live refresh: views/s of the same 20-second training with nobody watching (before and after) and with the
   Train page open on it from its start, and how often the page's progress line changed while it watched.
 
-Wall times depend on what else runs on the machine, so each line also gives the CPU time the app used
-(Streamlit server and Chromium, from /proc on Linux): the part of the cost that does not.
+Page switches and slider moves are timed inside the page (the input event's time to the script-state change
+and to the last DOM change before a second of quiet), so the harness's polling adds nothing. Wall times depend
+on what else runs on the machine, so each line also gives the CPU time the app used (Streamlit server and
+Chromium, from /proc on Linux): the part of the cost that does not.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from browser_harness import CHROMIUM_ARGS, VIEWPORT, chromium_path, go_to, streamlit_server, wait_idle  # noqa: E402
 
-PAGES = ["Data & augmentations", "Train", "Embeddings", "Diagnostics", "Start"]
+SWITCH = ["Data & augmentations", "Train", "Embeddings", "Diagnostics", "Compare", "Lessons", "Loss Playground"]
 TRAIN = ["--method", "simclr", "--dataset", "shapes", "--width", "8", "--batch-size", "64", "--quiet"]
 LIVE = ["--seconds", "20", "--snapshots", "6"]  # long enough that opening the page is not most of the run
 
@@ -78,16 +83,79 @@ def timed(action, page, timeout: float = 120) -> tuple[float, float, float]:
     return wall, s1 - s0, b1 - b0
 
 
+# Armed before an action: notes the time of the next click or key press, when the app's script state goes
+# running -> notRunning after it (the content is in place), and the time of the latest DOM change (drawing).
+ARM = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  const t = (window.__clTimer = {start: null, ran: false, done: null, last: 0});
+  const start = () => { if (t.start === null) t.start = performance.now(); };
+  document.addEventListener("pointerdown", start, {capture: true, once: true});
+  document.addEventListener("keydown", start, {capture: true, once: true});
+  window.__clObserver?.disconnect();
+  window.__clObserver = new MutationObserver((records) => {
+    t.last = performance.now();
+    const state = app.getAttribute("data-test-script-state");
+    // a fast run can go running -> notRunning between two callbacks: its record's old value still says running
+    const ran = records.some((r) => r.attributeName === "data-test-script-state" && r.oldValue === "running");
+    if (t.start !== null && (state === "running" || ran)) t.ran = true;
+    if (t.ran && state === "notRunning" && t.done === null) t.done = t.last;
+  });
+  window.__clObserver.observe(document.body, {
+    attributes: true, attributeOldValue: true, childList: true, subtree: true, characterData: true,
+  });
+}"""
+# From the navigation's start: when the first page's text, tasks and latest runs were in place (the runs table is
+# the last of them), and when its picture appeared (a fresh server draws it once torch is imported: ui.torch_ready).
+FIRST = """() => {
+  const first = (window.__clFirst = {content: null, picture: null});
+  new MutationObserver((_, observer) => {
+    const runs = document.querySelector('[data-testid="stDataFrame"] canvas') ||
+      [...document.querySelectorAll("p")].some((p) => p.innerText.startsWith("No training runs yet"));
+    if (first.content === null && runs) first.content = performance.now() / 1000;
+    if (first.picture === null && document.querySelector('[data-testid="stImage"] img'))
+      first.picture = performance.now() / 1000;
+    if (first.content !== null && first.picture !== null) observer.disconnect();
+  }).observe(document, {subtree: true, childList: true, attributes: true});
+}"""
+SETTLED = "() => { const t = window.__clTimer; return t.done !== null && performance.now() - t.last > 1000; }"
+READ = "() => { const t = window.__clTimer; return [(t.done - t.start) / 1000, (t.last - t.start) / 1000]; }"
+
+
+def in_page(action, page, timeout: float = 120) -> tuple[float, float, float, float]:
+    """Seconds from the action's input event to the content in place and to the last change (timed in the page),
+    and the server's and Chromium's CPU seconds meanwhile."""
+    page.evaluate(ARM)
+    (s0, b0) = app_cpu()
+    action()
+    page.wait_for_function(SETTLED, timeout=timeout * 1000, polling=200)
+    content, drawn = page.evaluate(READ)
+    s1, b1 = app_cpu()
+    return content, drawn, s1 - s0, b1 - b0
+
+
+def report_in_page(what: str, times: list[tuple[float, float, float, float]]) -> None:
+    content, drawn, server, browser = (statistics.median(t[i] for t in times) for i in range(4))
+    n = f" (median of {len(times)}, max {max(t[0] for t in times):.2f} / {max(t[1] for t in times):.2f} s)"
+    print(
+        f"{what}: content {content:.2f} s, drawn {drawn:.2f} s{n if len(times) > 1 else ''}; "
+        f"CPU: server {server:.2f} s, Chromium {browser:.2f} s"
+    )
+
+
 def report(what: str, times: list[tuple[float, float, float]]) -> None:
     wall, server, browser = (statistics.median(t[i] for t in times) for i in range(3))
     worst = f", max {max(t[0] for t in times):.2f} s" if len(times) > 1 else ""
     print(f"{what}: median {wall:.2f} s{worst}; CPU median: server {server:.2f} s, Chromium {browser:.2f} s")
 
 
-def slider_moves(page, label: str, keys: list[str]) -> list[tuple[float, float, float]]:
+def slider_moves(page, label: str, keys: list[str]) -> list[tuple[float, float, float, float]]:
     thumb = page.locator('[data-testid="stSlider"]').filter(has_text=label).get_by_role("slider")
     thumb.focus()
-    return [timed(lambda k=k: thumb.press(k), page) for k in keys]
+    return [in_page(lambda k=k: thumb.press(k), page) for k in keys]
+
+
+def click_nav(page, title: str) -> None:
+    page.locator('[data-testid="stSidebarNav"] a').filter(has_text=title).first.click()
 
 
 def main() -> None:
@@ -105,16 +173,27 @@ def main() -> None:
     with streamlit_server(runs, tmp / "server.log") as url, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport=VIEWPORT)
+        page.add_init_script(f"({FIRST})()")
         report("first page usable after the server answers", [timed(lambda: page.goto(url), page)])
-        report("page switch", [timed(lambda t=t: go_to(page, t), page) for t in PAGES for _ in range(2)])
+        page.wait_for_function("window.__clFirst.picture !== null", timeout=60_000)
+        first = page.evaluate("window.__clFirst")
+        print(f"  timed in the page: text, tasks and runs {first['content']:.2f} s, picture {first['picture']:.2f} s")
+        starts = []
+        for title in SWITCH:  # first visits (the page's data and figures are not cached yet), then from Start again
+            first = in_page(lambda t=title: click_nav(page, t), page)
+            pairs = [in_page(lambda t=t: click_nav(page, t), page) for t in ("Start", title) * 3]
+            starts += pairs[0::2]
+            report_in_page(f"page switch to {title}, first visit", [first])
+            report_in_page(f"page switch to {title}, again", pairs[1::2])
+        report_in_page("page switch to Start", starts)
 
         go_to(page, "Embeddings", timeout=180)
         page.locator('[data-testid="stButtonGroup"]').get_by_text("PCA", exact=True).click()
         wait_idle(page, 120)
         moves = ["Home", "ArrowRight", "ArrowRight", "End"]
-        report("Embeddings snapshot slider, 2,000 points, PCA", slider_moves(page, "Training step", moves))
+        report_in_page("Embeddings snapshot slider, 2,000 points, PCA", slider_moves(page, "Training step", moves))
         go_to(page, "Diagnostics")
-        report("Diagnostics what-if temperature slider", slider_moves(page, "Temperature T", moves))
+        report_in_page("Diagnostics what-if temperature slider", slider_moves(page, "Temperature T", moves))
 
         watched = runs / "20990101-000001-simclr-watch"
         proc = train(watched, *LIVE)
