@@ -178,12 +178,14 @@ def router() -> Iterator[None]:
     After the page it writes the page's link (``end_page``); a page that stops early calls ``stop``.
     """
     _routing.active = True
+    _run_state.sidebar = None  # a rerun reuses the thread: never the box of the run before
     new_link()
     try:
         yield
         end_page()
     except Exception:
-        fill_sidebar()  # a page that failed still offers the run picker (to leave a run it cannot show)
+        with contextlib.suppress(Exception):  # the page's error is the one to show
+            fill_sidebar()  # a page that failed still offers the run picker (to leave a run it cannot show)
         raise
     finally:
         _routing.active = False
@@ -523,61 +525,71 @@ def _projections(path: str, steps: tuple[int, ...], space: str, method: str, dim
 
 
 def projections(path: str, steps: tuple[int, ...], space: str, method: str, dim: int) -> list[np.ndarray]:
-    """Layouts of the probe set at ``steps``, aligned from one step to the next."""
+    """Layouts of the probe set at ``steps``, aligned from one step to the next: the background worker's
+    (``projection_pending``) when it made them, else computed here."""
+    with _projecting_lock:
+        job = _projecting.get((path, steps, space, method, dim), (None, ""))[0]
+    if job is not None and job.done() and not job.cancelled() and job.exception() is None:
+        return job.result()
     with st.spinner(t("Projecting the embeddings…")):
         return _projections(path, steps, space, method, dim)
 
 
-_projecting: OrderedDict[tuple, Future] = OrderedDict()  # the latest requests, bounded below
+_projecting: OrderedDict[tuple, tuple[Future, str]] = OrderedDict()  # latest requests: job and session, bounded
 _projecting_lock = threading.Lock()
-_projection_queue: queue.SimpleQueue[tuple[Future, tuple]] = queue.SimpleQueue()
-
-
-def _projector() -> None:
-    """One background worker (the layouts share the CPU with the server and training), a daemon: a UMAP under
-    way never holds up the server's exit."""
-    while True:
-        job, key = _projection_queue.get()
-        if job.set_running_or_notify_cancel():
-            try:
-                job.set_result(_projections_uncached(*key))
-            except Exception as e:  # noqa: BLE001 - handed to whoever asks: projections() raises it again
-                job.set_exception(e)
-
-
-threading.Thread(target=_projector, name="projection", daemon=True).start()
 
 
 def projection_pending(path: str, steps: tuple[int, ...], space: str, method: str, dim: int) -> Future | None:
     """None when ``projections`` would answer at once (PCA, or done); else its background computation.
 
     A UMAP or t-SNE of 2,000 points takes seconds per snapshot (UMAP's first fit in a process also compiles):
-    the Embeddings page shows PCA until it is done. The layouts land in cl_core.projection's cache, where
-    ``projections`` then finds them. A failed computation is done too: ``projections`` raises its error.
-    A new request cancels those still queued (a slider dragged over ten steps computes the last one).
+    the Embeddings page shows PCA until it is done, then ``projections`` hands over the result. A failed
+    computation is done too (``projections`` then raises its error). A new request from a session cancels that
+    session's requests still queued (a slider dragged over ten steps computes the last one).
     """
     if method == "pca":
         return None
-    key = (path, steps, space, method, dim)
+    key, session = (path, steps, space, method, dim), owner()
     with _projecting_lock:
-        job = _projecting.get(key)
+        job = _projecting.get(key, (None, ""))[0]
         if job is None:
-            for old in [k for k, f in _projecting.items() if f.cancel()]:  # queued, not started: superseded
-                del _projecting[old]  # (a page still waiting for one asks again)
-            job = _projecting[key] = Future()
-            _projection_queue.put((job, key))
+            superseded = [k for k, (f, by) in _projecting.items() if by == session and f.cancel()]
+            for old in superseded:  # queued, never started (a page still waiting for one asks again)
+                del _projecting[old]
+            job = Future()
+            _projecting[key] = (job, session)
+            _projection_worker().put((job, key))
             while len(_projecting) > 32:
                 _projecting.popitem(last=False)
         _projecting.move_to_end(key)
     return None if job.done() else job
 
 
-def _projections_uncached(path: str, steps: tuple[int, ...], space: str, method: str, dim: int) -> None:
+@st.cache_resource
+def _projection_worker() -> queue.SimpleQueue:
+    """Once per process: the queue of one background worker (layouts share the CPU with the server and
+    training). A daemon: a UMAP under way never holds up the server's exit."""
+    jobs: queue.SimpleQueue = queue.SimpleQueue()
+
+    def work() -> None:
+        while True:
+            job, key = jobs.get()
+            if job.set_running_or_notify_cancel():
+                try:
+                    job.set_result(_projections_uncached(*key))
+                except BaseException as e:  # noqa: BLE001 - handed to the page; the worker keeps working
+                    job.set_exception(e)
+
+    threading.Thread(target=work, name="projection", daemon=True).start()
+    return jobs
+
+
+def _projections_uncached(path: str, steps: tuple[int, ...], space: str, method: str, dim: int) -> list[np.ndarray]:
     from cl_core.projection import project_snapshots
     from cl_core.runs import load_run
 
     run = load_run(path)
-    project_snapshots([run.snapshot(s)[space] for s in steps], method, dim)
+    return project_snapshots([run.snapshot(s)[space] for s in steps], method, dim)
 
 
 @st.cache_data(max_entries=128, show_spinner=False)
@@ -1008,8 +1020,9 @@ def fill_sidebar() -> None:
     if box is None:
         return
     _run_state.sidebar = None
+    wait_for_torch()  # the page is drawn already; a fresh server may still be importing torch (torch_ready)
     with box:
-        st.caption(t("Training device: **{d}**", d=t(device_label()) if torch_ready() else "…"))
+        st.caption(t("Training device: **{d}**", d=t(device_label())))
         runs = all_runs()
         ids = [r.id for r in runs]
         labels = run_labels(runs)
@@ -1031,7 +1044,7 @@ def fill_sidebar() -> None:
             st.caption(t("Training now: {runs}", runs=", ".join(run_label(r) for r in active)))
 
 
-_run_state = threading.local()  # per script run (each has its own thread): the sidebar's box drawn after the page
+_run_state = threading.local()  # the script run's sidebar box, drawn after the page (a session's runs share a thread)
 
 
 def language_switch() -> None:

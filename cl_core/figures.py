@@ -22,10 +22,11 @@ KNN_PROTOCOL = "kNN top-1 (k=20, T=0.1)"
 # plotly_white's page, axis, 3-D scene and hover styling, registered under its own name. Naming a template
 # validates a copy of it in every figure, and again whenever a cached figure is read back: the whole
 # plotly_white (with defaults for two dozen trace types these figures never use) costs ~9 ms a time and 7 KB
-# of every chart's JSON; this part of it ~3 ms and 1.5 KB (benchmarks/app_speed.py: page switches).
+# of every chart's JSON; this part of it ~3 ms and 1.6 KB (benchmarks/app_speed.py: page switches).
 TEMPLATE = "cl_explorer"
 _WHITE = pio.templates["plotly_white"].layout
 _KEEP = ("font", "title", "paper_bgcolor", "plot_bgcolor", "xaxis", "yaxis", "scene", "hoverlabel", "hovermode")
+_KEEP += ("annotationdefaults", "shapedefaults", "autotypenumbers")  # reference lines, their labels, numeric axes
 pio.templates[TEMPLATE] = go.layout.Template(layout={k: _WHITE[k] for k in _KEEP})
 
 

@@ -83,7 +83,9 @@ if ui.projection_pending(str(run.path), tuple(upto), space, method, dim) is not 
     wait_for_projection()
 
 snap = ui.snapshot(str(run.path), upto[-1])
-names = run.status.get("class_names") or None  # the trainer wrote them: no need to load the data set to draw
+names = run.status.get("class_names")  # the trainer writes them: drawing needs no data set (older runs: load it)
+data = None if names else ui.run_dataset(run)
+names = names or (data.class_names if data is not None else None)
 points = ui.projections(str(run.path), tuple(upto), space, shown, dim)
 fig = figures.projection_scatter(
     points if play else points[-1:], snap["labels"], names, upto if play else upto[-1:], method=PROJ[shown]
@@ -117,8 +119,9 @@ with side:
     if selectable:
         st.caption(t("Draw a loop around points (or pick the box tool, or click a point) to see their images below."))
 
-data = ui.run_dataset(run) if selectable and event.selection.points else None  # loaded only to show images
-if data is not None:
+if selectable and event.selection.points and data is None:
+    data = ui.run_dataset(run)  # loaded only to show the selected images
+if selectable and event.selection.points and data is not None:
     picked = [p["customdata"] for p in event.selection.points if p.get("customdata") is not None]
     picked = np.asarray([v[0] if isinstance(v, list) else v for v in picked], int)[:60]
     test_idx = snap["probe_index"][picked]

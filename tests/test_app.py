@@ -26,7 +26,8 @@ PAGES = ["pages/start.py", "pages/data.py", "pages/train.py", "pages/embeddings.
 
 @pytest.fixture(autouse=True)
 def runs_dir(tmp_path, monkeypatch) -> Path:
-    """Each test gets an empty runs folder; UMAP is not warmed up (the tests use PCA and need the cores)."""
+    """Each test gets an empty runs folder; UMAP is not warmed up (the tests need the cores; a page that asks for a
+    UMAP layout still computes it in the background and shows PCA meanwhile)."""
     monkeypatch.setenv("CL_RUNS_DIR", str(tmp_path / "runs"))
     monkeypatch.setenv("CL_UMAP_WARMUP", "0")
     return tmp_path / "runs"
@@ -232,7 +233,7 @@ def test_a_short_training_from_train_is_shown_live_then_on_embeddings_and_diagno
     assert any("k=20, T=0.1" in c.value for c in at.caption)
 
 
-def test_embeddings_show_pca_while_a_slow_layout_is_computed_in_the_background(runs_dir):
+def test_embeddings_show_pca_while_a_slow_layout_is_computed_in_the_background(runs_dir, monkeypatch):
     """UMAP and t-SNE of thousands of points take seconds: the page shows PCA meanwhile, then swaps without a click."""
     import sys
 
@@ -268,6 +269,14 @@ def test_embeddings_show_pca_while_a_slow_layout_is_computed_in_the_background(r
     job = ui.projection_pending(str(w.path), (5, 10), "features", "tsne", 2)
     if job is not None:  # still computing both steps in the worker
         job.result(timeout=60)
+    from cl_core import projection
+
+    projection._cache.clear()  # other sessions' layouts may have pushed these out: the page takes the worker's
+
+    def recompute(*args, **kwargs):
+        raise AssertionError("the page recomputed a layout the worker had made")
+
+    monkeypatch.setattr(projection, "project_snapshots", recompute)
     at.run()  # what the waiting fragment's rerun does
     assert not at.exception and not any("Computing" in i.value for i in at.info)
     assert any("t-SNE of 60 probe images at step 10" in m.value for m in at.markdown)
@@ -283,19 +292,28 @@ def test_a_new_layout_request_cancels_the_queued_ones_but_not_the_running_one(mo
     release, started, done = threading.Event(), threading.Event(), []
 
     def slow(path, steps, space, method, dim):
-        started.set()
-        release.wait(30)
-        done.append(steps)
+        if path == "run-x":
+            started.set()
+            release.wait(30)
+            done.append(steps)
 
     monkeypatch.setattr(ui, "_projections_uncached", slow)
+    drain = ui.projection_pending("run-drain", (0,), "features", "umap", 2)  # after what earlier tests queued
+    if drain is not None:
+        drain.result(timeout=120)
     a = ui.projection_pending("run-x", (1,), "features", "umap", 2)
     assert started.wait(10)  # the worker is busy with a
     b = ui.projection_pending("run-x", (1, 2), "features", "umap", 2)
+    monkeypatch.setattr(ui, "owner", lambda: "another session")
+    other = ui.projection_pending("run-x", (2,), "features", "umap", 2)
+    assert not b.cancelled(), "another session's request leaves this session's queue alone"
+    monkeypatch.undo()  # this session again (and the real _projections_uncached: set it back)
+    monkeypatch.setattr(ui, "_projections_uncached", slow)
     c = ui.projection_pending("run-x", (1, 2, 3), "features", "umap", 2)
-    assert b.cancelled() and not a.cancelled() and not c.done()
+    assert b.cancelled() and not a.cancelled() and not other.cancelled() and not c.done()
     release.set()
     c.result(timeout=10)
-    assert done == [(1,), (1, 2, 3)]  # b never ran
+    assert done == [(1,), (2,), (1, 2, 3)]  # b never ran
     assert ui.projection_pending("run-x", (1, 2, 3), "features", "umap", 2) is None  # done: answered at once
     again = ui.projection_pending("run-x", (1, 2), "features", "umap", 2)  # b asked again: queued anew
     assert again is not None and again is not b
