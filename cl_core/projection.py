@@ -6,10 +6,12 @@ compiling with numba: warm_up_umap_in_background() hides that, umap_ready() says
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -40,7 +42,7 @@ def project_2d(
             return _cache[key]
     # BLAS / OpenMP threads spin-wait: beside a training process on 2 cores, a PCA of 2000 x 128 took 4 s
     # with 2 threads and 0.15 s with 1, a t-SNE of 30 points 30 s instead of 0.3 s.
-    with threadpool_limits(THREADS):
+    with _few_threads():
         out = {"pca": _pca, "umap": _umap, "tsne": _tsne}[method](x, dim, seed, init).astype(np.float32)
     out.flags.writeable = False
     with _cache_lock:
@@ -48,6 +50,32 @@ def project_2d(
         while len(_cache) > CACHE_SIZE:
             _cache.popitem(last=False)
     return out
+
+
+_limits_lock = threading.Lock()
+_limits: list = []  # [threadpool_limits] while any projection runs; its users, counted in _limits_users
+_limits_users = 0
+
+
+@contextlib.contextmanager
+def _few_threads() -> Iterator[None]:
+    """BLAS / OpenMP at THREADS while any projection runs, in any thread.
+
+    The limits are process-wide: with a plain ``threadpool_limits`` per call, a PCA finishing in the app's
+    script thread would lift them under a UMAP still running in its background worker.
+    """
+    global _limits_users
+    with _limits_lock:
+        if _limits_users == 0:
+            _limits.append(threadpool_limits(THREADS))
+        _limits_users += 1
+    try:
+        yield
+    finally:
+        with _limits_lock:
+            _limits_users -= 1
+            if _limits_users == 0:
+                _limits.pop().restore_original_limits()
 
 
 def project_snapshots(snaps: list[np.ndarray], method: str = "umap", dim: int = 2, seed: int = 0) -> list[np.ndarray]:

@@ -103,3 +103,36 @@ def test_umap_seeded_aligned_and_warmed_up():
     assert np.allclose(projection.project_2d(x, method="umap"), a)  # random_state makes it reproducible
     snaps = projection.project_snapshots([x, x + 0.01], method="umap")
     assert [s.shape for s in snaps] == [(60, 2), (60, 2)]
+
+
+def test_thread_limits_hold_until_the_last_of_concurrent_projections_ends(monkeypatch):
+    """The app projects in its script thread (PCA) and a background worker (UMAP) at once; the limits are
+    process-wide, so the first to finish must not lift them under the other."""
+    import threading
+
+    calls = []
+
+    class Limits:
+        def __init__(self, n):
+            calls.append(("limit", n))
+
+        def restore_original_limits(self):
+            calls.append("restore")
+
+    monkeypatch.setattr(projection, "threadpool_limits", Limits)
+    inside, leave = threading.Event(), threading.Event()
+
+    def umap_in_the_worker():
+        with projection._few_threads():
+            inside.set()
+            leave.wait(10)
+
+    worker = threading.Thread(target=umap_in_the_worker)
+    worker.start()
+    assert inside.wait(10)
+    with projection._few_threads():  # a PCA in the script thread, begun and ended while the UMAP runs
+        pass
+    assert calls == [("limit", projection.THREADS)]
+    leave.set()
+    worker.join(10)
+    assert calls == [("limit", projection.THREADS), "restore"]
