@@ -85,14 +85,16 @@ def timed(action, page, timeout: float = 120) -> tuple[float, float, float]:
 
 # Armed before an action: notes the time of the next click or key press, when the app's script state goes
 # running -> notRunning after it (the content is in place), and the time of the latest DOM change (drawing).
+# A run short enough to start and end within one frame never shows "running": its content time is its last change.
 ARM = """() => {
   const app = document.querySelector('[data-testid="stApp"]');
-  const t = (window.__clTimer = {start: null, ran: false, done: null, last: 0});
+  const t = (window.__clTimer = {start: null, ran: false, done: null, last: null});
   const start = () => { if (t.start === null) t.start = performance.now(); };
   document.addEventListener("pointerdown", start, {capture: true, once: true});
   document.addEventListener("keydown", start, {capture: true, once: true});
   window.__clObserver?.disconnect();
   window.__clObserver = new MutationObserver((records) => {
+    if (t.start === null) return;
     t.last = performance.now();
     const state = app.getAttribute("data-test-script-state");
     // a fast run can go running -> notRunning between two callbacks: its record's old value still says running
@@ -117,8 +119,10 @@ FIRST = """() => {
     if (first.content !== null && first.picture !== null) observer.disconnect();
   }).observe(document, {subtree: true, childList: true, attributes: true});
 }"""
-SETTLED = "() => { const t = window.__clTimer; return t.done !== null && performance.now() - t.last > 1000; }"
-READ = "() => { const t = window.__clTimer; return [(t.done - t.start) / 1000, (t.last - t.start) / 1000]; }"
+SETTLED = """() => { const t = window.__clTimer;
+  return t.last !== null && performance.now() - t.last > 1000 && (t.done !== null || !t.ran); }"""
+READ = """() => { const t = window.__clTimer;
+  return [((t.done ?? t.last) - t.start) / 1000, (t.last - t.start) / 1000]; }"""
 
 
 def in_page(action, page, timeout: float = 120) -> tuple[float, float, float, float]:
