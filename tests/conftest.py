@@ -25,3 +25,14 @@ def tiny_config(method: str = "simclr", dataset: str = "digits", **train):
 @pytest.fixture
 def tiny():
     return tiny_config
+
+
+def start_tiny_training(at, snapshots: int) -> None:
+    """On the Train page of an AppTest: a 3-step run of a width-8 network on batches of 16, started."""
+    at.segmented_control(key="w.train.budget").set_value("steps").run()
+    at.number_input(key="w.train.steps").set_value(3)
+    at.select_slider(key="w.train.batch_size").set_value(16)
+    at.number_input(key="w.train.width").set_value(8)
+    at.number_input(key="w.train.snapshots").set_value(snapshots)
+    at.run()
+    next(b for b in at.button if "Start training" in b.label).click().run()

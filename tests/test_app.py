@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import start_tiny_training
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
@@ -194,13 +195,7 @@ def test_a_short_training_from_train_is_shown_live_then_on_embeddings_and_diagno
     at = open_page("pages/data.py")
     at.number_input(key="w.data.probe_size").set_value(64).run()
     at.switch_page("pages/train.py").run()
-    at.segmented_control(key="w.train.budget").set_value("steps").run()
-    at.number_input(key="w.train.steps").set_value(3)
-    at.select_slider(key="w.train.batch_size").set_value(16)
-    at.number_input(key="w.train.width").set_value(8)
-    at.number_input(key="w.train.snapshots").set_value(2)
-    at.run()
-    button(at, "Start training").click().run()
+    start_tiny_training(at, snapshots=2)
     assert problems(at) == []
     (run_dir,) = runs_dir.iterdir()
     assert at.session_state["run_id"] == run_dir.name

@@ -10,6 +10,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import start_tiny_training
 from streamlit.testing.v1 import AppTest
 
 from cl_core.config import Config
@@ -121,13 +122,7 @@ def test_in_private_mode_a_session_lists_and_opens_the_run_it_started(home, monk
     use_settings(home, monkeypatch, "private = true\n")
     make_run(home / "runs", OTHERS, owner="another session")
     at = open_page("pages/train.py")
-    at.segmented_control(key="w.train.budget").set_value("steps").run()
-    at.number_input(key="w.train.steps").set_value(3)
-    at.select_slider(key="w.train.batch_size").set_value(16)
-    at.number_input(key="w.train.width").set_value(8)
-    at.number_input(key="w.train.snapshots").set_value(1)
-    at.run()
-    next(b for b in at.button if "Start training" in b.label).click().run()
+    start_tiny_training(at, snapshots=1)
     mine = at.session_state["run_id"]
     assert mine and mine != OTHERS and not at.exception
     end = time.time() + 120
