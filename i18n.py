@@ -97,6 +97,10 @@ ZH: dict[str, str] = {
     "**{state}.** {msg} Continue trains it further.": "**{state}。** {msg} 点“继续”可以接着训练。",
     "**Setting `{field}`**: {message}. Change it and try again.": "**设置 `{field}`**：{message}。请修改后重试。",
     "**The data set could not be loaded**: {e}": "**无法加载数据集**：{e}",
+    "**A package the app needs could not be imported** ({e}). Install the requirements again "
+    "(`pip install -r requirements.txt`) and restart the app.": (
+        "**无法导入应用所需的软件包**（{e}）。请重新安装依赖（`pip install -r requirements.txt`）后重启应用。"
+    ),
     "**{e}**. Pick another run in the sidebar, or start a new one on Train.": (
         "**{e}**。请在侧边栏选择其他训练，或在“训练”页开始新的训练。"
     ),

@@ -183,6 +183,14 @@ def router() -> Iterator[None]:
     try:
         yield
         end_page()
+    except ImportError as e:  # torch, torchvision or umap missing or broken: the pages cannot work, say what to do
+        st.error(
+            t(
+                "**A package the app needs could not be imported** ({e}). Install the requirements again "
+                "(`pip install -r requirements.txt`) and restart the app.",
+                e=e,
+            )
+        )
     except Exception:
         with contextlib.suppress(Exception):  # the page's error is the one to show
             fill_sidebar()  # a page that failed still offers the run picker (to leave a run it cannot show)

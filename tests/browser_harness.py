@@ -29,6 +29,22 @@ CHROMIUM_ARGS = [
 VIEWPORT = {"width": 1400, "height": 1000}
 
 
+def require_browser():
+    """Playwright's ``sync_playwright`` for the system Chromium; without them the test is skipped, unless
+    CL_REQUIRE_BROWSER=1 (CI), where that is a failure."""
+    import pytest
+
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        sync_playwright = None
+    if chromium_path() and sync_playwright:
+        return sync_playwright
+    if os.environ.get("CL_REQUIRE_BROWSER") == "1":
+        pytest.fail("Chromium / Playwright missing and CL_REQUIRE_BROWSER=1: apt-get install -y chromium")
+    pytest.skip("Chromium or Playwright is not installed (apt-get install -y chromium)")
+
+
 def chromium_path() -> str | None:
     """The system Chromium, or None when it is not installed."""
     return CHROMIUM if Path(CHROMIUM).is_file() else shutil.which("chromium")

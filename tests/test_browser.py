@@ -7,7 +7,6 @@ Without Chromium they are skipped, unless CL_REQUIRE_BROWSER=1 (CI), where that 
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from urllib.parse import parse_qs, urlsplit
@@ -20,6 +19,7 @@ from browser_harness import (
     chromium_path,
     go_to,
     problems,
+    require_browser,
     screenshot,
     streamlit_server,
     wait_idle,
@@ -33,21 +33,9 @@ pytestmark = pytest.mark.browser
 STARTED = time.time()
 
 
-def _require_browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        sync_playwright = None
-    if chromium_path() and sync_playwright:
-        return sync_playwright
-    if os.environ.get("CL_REQUIRE_BROWSER") == "1":
-        pytest.fail("Chromium / Playwright missing and CL_REQUIRE_BROWSER=1: apt-get install -y chromium")
-    pytest.skip("Chromium or Playwright is not installed (apt-get install -y chromium)")
-
-
 @pytest.fixture(scope="module")
 def page(tmp_path_factory):
-    sync_playwright = _require_browser()
+    sync_playwright = require_browser()
     tmp = tmp_path_factory.mktemp("browser")
     server = streamlit_server(tmp / "runs", tmp / "server.log", CL_DATA_ROOT="data")  # the app never downloads
     with server as url, sync_playwright() as p:

@@ -15,9 +15,17 @@ import time
 from pathlib import Path
 
 import pytest
-from browser_harness import CHROMIUM_ARGS, VIEWPORT, chromium_path, go_to, problems, streamlit_server, wait_idle
+from browser_harness import (
+    CHROMIUM_ARGS,
+    VIEWPORT,
+    chromium_path,
+    go_to,
+    problems,
+    require_browser,
+    streamlit_server,
+    wait_idle,
+)
 from crafted_zips import malicious_zip
-from test_browser import _require_browser
 
 pytestmark = pytest.mark.browser
 
@@ -63,7 +71,7 @@ def errors(page) -> list[str]:
 
 
 def test_five_students_train_at_once_through_two_slots_while_a_malicious_upload_is_refused(tmp_path):
-    sync_playwright = _require_browser()
+    sync_playwright = require_browser()
     (tmp_path / "explorer.toml").write_text(SETTINGS)
     runs, log = tmp_path / "runs", tmp_path / "server.log"
     env = {"CL_SETTINGS": str(tmp_path / "explorer.toml"), "CL_DATA_ROOT": str(tmp_path / "data")}

@@ -6,11 +6,19 @@ Without Chromium they are skipped, unless CL_REQUIRE_BROWSER=1 (CI), where that 
 
 from __future__ import annotations
 
-import os
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from browser_harness import CHROMIUM_ARGS, VIEWPORT, chromium_path, go_to, problems, streamlit_server, wait_idle
+from browser_harness import (
+    CHROMIUM_ARGS,
+    VIEWPORT,
+    chromium_path,
+    go_to,
+    problems,
+    require_browser,
+    streamlit_server,
+    wait_idle,
+)
 from conftest import tiny_config
 
 from cl_core.methods import METHODS
@@ -23,14 +31,7 @@ CONTROLS = '[data-testid="stMain"] :is(' + ", ".join(f'[data-testid="st{w}"]' fo
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     """The app's URL, the id of one finished tiny run in its runs folder, and a Chromium browser."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        sync_playwright = None
-    if not (chromium_path() and sync_playwright):
-        if os.environ.get("CL_REQUIRE_BROWSER") == "1":
-            pytest.fail("Chromium / Playwright missing and CL_REQUIRE_BROWSER=1: apt-get install -y chromium")
-        pytest.skip("Chromium or Playwright is not installed (apt-get install -y chromium)")
+    sync_playwright = require_browser()
     from cl_core.trainer import train
 
     tmp = tmp_path_factory.mktemp("browser_links")

@@ -1,4 +1,4 @@
-"""Real training processes that go wrong: a diverging run, and one killed with SIGKILL mid-run."""
+"""Processes that go wrong: a diverging run, one killed with SIGKILL mid-run, a torch that cannot be imported."""
 
 from __future__ import annotations
 
@@ -10,6 +10,17 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+from browser_harness import (
+    CHROMIUM_ARGS,
+    VIEWPORT,
+    chromium_path,
+    go_to,
+    problems,
+    require_browser,
+    streamlit_server,
+    wait_idle,
+)
 from streamlit.testing.v1 import AppTest
 
 from cl_core.runs import RunError, load_run
@@ -81,3 +92,45 @@ def test_a_run_killed_with_sigkill_reads_as_interrupted_and_stays_viewable(tmp_p
     at.switch_page("pages/embeddings.py").run()
     assert not at.exception and at.session_state["run_id"] == out.name
     assert len(at.get("plotly_chart")) >= 1  # the probe set at step 0, projected
+
+
+def broken_torch(folder: Path) -> dict[str, str]:
+    """An environment whose torch cannot be imported, as after a half-failed install (a package shadowing it)."""
+    (folder / "torch").mkdir(parents=True)
+    (folder / "torch" / "__init__.py").write_text(
+        'raise ImportError("libtorch_cpu.so: cannot open shared object file: No such file or directory")\n'
+    )
+    return {"PYTHONPATH": os.pathsep.join([str(folder), os.environ.get("PYTHONPATH", "")])}
+
+
+def test_the_cli_without_a_working_torch_says_what_failed_and_what_to_do_without_a_traceback(tmp_path):
+    env = {**os.environ, **broken_torch(tmp_path / "site")}
+    proc = subprocess.run(
+        train_cli("--steps", "2", "--out", str(tmp_path / "run")), cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "could not be imported (libtorch_cpu.so: cannot open shared object file" in proc.stderr
+    assert "pip install -r requirements.txt" in proc.stderr
+
+
+@pytest.mark.browser
+def test_the_app_without_a_working_torch_says_what_to_do_on_every_page_instead_of_a_traceback(tmp_path):
+    from playwright.sync_api import expect
+
+    sync_playwright = require_browser()
+    env = broken_torch(tmp_path / "site")
+    server = streamlit_server(tmp_path / "runs", tmp_path / "server.log", CL_UMAP_WARMUP="0", **env)
+    with server as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport=VIEWPORT)
+        page.goto(url)
+        for title in ("Start", "Train", "Data & augmentations", "Embeddings", "Loss Playground"):
+            if title != "Start":
+                go_to(page, title)
+            error = page.locator('[data-testid="stAlert"]').filter(has_text="could not be imported")
+            expect(error).to_contain_text("libtorch_cpu.so", timeout=60_000)
+            expect(error).to_contain_text("pip install -r requirements.txt")
+            wait_idle(page)
+            assert problems(page) == [], title
+        browser.close()
