@@ -9,8 +9,6 @@ Lessons page launches the same runs as jobs and shows the same verdicts.
 from __future__ import annotations
 
 import ast
-import csv
-import io
 import math
 import operator
 import tomllib
@@ -436,17 +434,6 @@ def evaluate_lesson(lesson: Lesson, runs: dict[str, Run]) -> tuple[dict[str, dic
     return values, [evaluate_claim(c, values) for c in lesson.claims]
 
 
-def export_metrics_csv(run: Run) -> str:
-    """metrics.jsonl as CSV: one row per logged step or snapshot, one column per scalar field."""
-    rows = [{k: v for k, v in r.items() if not isinstance(v, list | dict)} for r in run.metrics]
-    cols = list(dict.fromkeys(k for r in rows for k in r))
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buf.getvalue()
-
-
 # ----------------------------------------------------------------------------------------------------- figures
 
 METRIC_TITLES = {  # short: the bar charts often stand three in a row
@@ -696,8 +683,10 @@ def run_lesson(
         except Exception:  # noqa: BLE001 - a run that left no directory: its claims cannot be checked
             continue
     values, claims = evaluate_lesson(lesson, runs)
+    from cl_core.report import metrics_csv
+
     for run in runs.values():
-        (run.path / "metrics.csv").write_text(export_metrics_csv(run))
+        (run.path / "metrics.csv").write_text(metrics_csv(run, snapshots=True))
     write_json(
         out / "claims.json", [{"claim": c.claim, "held": c.held, "text": c.text, "values": c.values} for c in claims]
     )

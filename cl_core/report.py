@@ -141,15 +141,17 @@ def report(run: Run, projection: str = "pca") -> str:
     return figures.report_html(run_figures(run, projection), title, tables)
 
 
-def metrics_csv(run: Run) -> str:
-    """The training rows of metrics.jsonl as CSV (one column per key)."""
-    return _csv([r for r in run.metrics if not r.get("snapshot")])
+def metrics_csv(run: Run, snapshots: bool = False) -> str:
+    """metrics.jsonl as CSV: one row per logged step (and, with ``snapshots``, per snapshot), one column per
+    scalar field."""
+    rows = [r for r in run.metrics if snapshots or not r.get("snapshot")]
+    return _csv([{k: v for k, v in r.items() if not isinstance(v, list | dict)} for r in rows])
 
 
 def _csv(rows: list[dict[str, Any]]) -> str:
     cols = list(dict.fromkeys(k for r in rows for k in r))
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=cols)
+    writer = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     return buf.getvalue()

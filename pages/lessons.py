@@ -9,6 +9,7 @@ import streamlit as st
 
 import ui
 from cl_core import lessons as L
+from cl_core import report
 from cl_core.methods import METHODS
 from cl_core.runs import FINISHED, RunError, resolve_run
 from ui import t
@@ -144,7 +145,7 @@ def bundle(lesson: L.Lesson, runs: dict, claims: list, started: dict, lang: str)
     with zipfile.ZipFile(files, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("report.html", L.lesson_report(lesson, runs, claims, started["mode"], lang))
         for name, run in runs.items():
-            z.writestr(f"{name}/metrics.csv", L.export_metrics_csv(run))
+            z.writestr(f"{name}/metrics.csv", report.metrics_csv(run, snapshots=True))
             z.writestr(f"{name}/config.json", (run.path / "config.json").read_text())
     return files.getvalue()
 

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from cl_core import lessons as L
+from cl_core import report
 from cl_core.config import Config
 from cl_core.runs import load_run
 
@@ -298,7 +299,7 @@ def test_each_run_exports_replayable_config_and_metrics_csv(tiny_result):
         saved = json.loads((run.path / "config.json").read_text())
         assert Config.from_dict(saved).validate().to_dict() == L.lesson_config(lesson, name, "test").to_dict()
         csv_text = (run.path / "metrics.csv").read_text()
-        assert csv_text == L.export_metrics_csv(run)
+        assert csv_text == report.metrics_csv(run, snapshots=True)
         header, *rows = csv_text.splitlines()
         assert header.split(",")[:2] == ["step", "knn_top1"] or "loss" in header.split(",")
         assert len(rows) == len(run.metrics)
