@@ -654,6 +654,7 @@ def run_lesson(
 
     import torch
 
+    from cl_core.report import metrics_csv
     from cl_core.runs import write_json
     from cl_core.trainer import train
 
@@ -683,8 +684,6 @@ def run_lesson(
         except Exception:  # noqa: BLE001 - a run that left no directory: its claims cannot be checked
             continue
     values, claims = evaluate_lesson(lesson, runs)
-    from cl_core.report import metrics_csv
-
     for run in runs.values():
         (run.path / "metrics.csv").write_text(metrics_csv(run, snapshots=True))
     write_json(
