@@ -327,23 +327,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except ImportError as e:  # torch, torchvision or umap missing or broken: no traceback, but what to do
-        print(f"error: {MISSING_PACKAGE.format(e=e)}", file=sys.stderr)
+        msg = "Install the requirements again (pip install -r requirements.txt) and try again."
+        print(f"error: a package this needs could not be imported ({e}). {msg}", file=sys.stderr)
         return 2
-
-
-MISSING_PACKAGE = (
-    "a package this needs could not be imported ({e}). Install the requirements again "
-    "(pip install -r requirements.txt) and try again."
-)
 
 
 def _exit(code: int) -> None:
     """Under torchrun, leave the process group and end with ``os._exit`` (a plain exit can abort at
     interpreter shutdown with gloo: ENV-NOTES.md)."""
-    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:  # as distributed.env_world, without importing torch
+    try:
+        from cl_core import distributed
+    except ImportError:  # no working torch (main has said so): no process group to leave
         sys.exit(code)
-    from cl_core import distributed
-
+    if distributed.env_world() <= 1:
+        sys.exit(code)
     distributed.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
