@@ -49,7 +49,9 @@ def _style(fig: go.Figure, title: str, x_title: str | None = None, y_title: str 
 
 
 def _animate(fig: go.Figure, frames: list[go.Frame], steps: Sequence[int]) -> go.Figure:
-    """Attach one frame per training step, a step slider and a play button."""
+    """Attach one frame per training step, a step slider and a play button (none for a single step)."""
+    if len(frames) < 2:
+        return fig
     fig.frames = frames
     move = {"mode": "immediate", "frame": {"duration": 0, "redraw": True}, "transition": {"duration": 0}}
     play = {"frame": {"duration": 600, "redraw": True}, "fromcurrent": True, "transition": {"duration": 0}}
@@ -214,10 +216,12 @@ def projection_scatter(
     steps: list[int],
     hover_index: bool = True,
     method: str = "",
+    extent: list[np.ndarray] | None = None,
 ) -> go.Figure:
     """Probe-set embeddings projected to 2-D or 3-D, one trace per class, one frame per snapshot.
 
-    points: list of (N, 2) or (N, 3); labels: (N,) class indices or None.
+    points: list of (N, 2) or (N, 3); labels: (N,) class indices or None. The axes fit ``extent`` (default:
+    ``points``): pass every step's layout to keep the axes put when showing one step after another.
     """
     dim = points[0].shape[1]
     labels = np.zeros(len(points[0]), int) if labels is None else np.asarray(labels)
@@ -242,7 +246,7 @@ def projection_scatter(
 
     fig = go.Figure(traces(points[-1]))
     _animate(fig, [go.Frame(data=traces(p), name=str(t)) for p, t in zip(points, steps)], steps)
-    allp = np.concatenate(points)
+    allp = np.concatenate(points if extent is None else extent)
     pad = 0.05 * (allp.max(0) - allp.min(0) + 1e-9)
     ranges = [[float(lo), float(hi)] for lo, hi in zip(allp.min(0) - pad, allp.max(0) + pad)]  # fixed across frames
     axis = f"{method.upper()} " if method else "component "

@@ -81,9 +81,18 @@ def test_projection_scatter_one_trace_per_class_and_a_frame_per_step(dim):
     assert title == "UMAP 1"
 
 
-def test_projection_scatter_without_labels_is_one_trace():
+def test_projection_scatter_without_labels_is_one_trace_and_one_step_is_not_animated():
     fig = figures.projection_scatter([RNG.normal(size=(10, 2))], None, None, [5], hover_index=False)
-    assert len(fig.data) == 1 and len(fig.frames) == 1 and fig.data[0].customdata is None
+    assert len(fig.data) == 1 and fig.data[0].customdata is None
+    assert not fig.frames and not fig.layout.sliders and not fig.layout.updatemenus
+
+
+def test_projection_scatter_axes_fit_the_extent_so_that_steps_share_them():
+    small, large = np.zeros((4, 2)), np.array([[-10.0, -1.0], [10.0, 1.0]])
+    fig = figures.projection_scatter([small], None, None, [1], extent=[small, large])
+    assert fig.layout.xaxis.range[0] < -10 < 10 < fig.layout.xaxis.range[1]
+    assert fig.layout.yaxis.range[0] < -1 < 1 < fig.layout.yaxis.range[1]
+    assert figures.projection_scatter([small], None, None, [1]).layout.xaxis.range[1] < 1
 
 
 def test_spectrum_is_log_scale_one_line_per_step():
