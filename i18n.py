@@ -491,9 +491,13 @@ ZH: dict[str, str] = {
     "{m} of {n} probe images at step {s}": "第 {s} 步时 {n} 张探针图像的 {m}",
     "**PCA** is a linear view: distances are faithful, but only the two or three directions of largest "
     "variance are shown.": "**PCA** 是线性视图：距离是如实的，但只显示方差最大的两三个方向。",
-    "Draw a loop around points (or pick the box tool, or click a point) to see their images below.": (
-        "在点周围画一个圈（或用框选工具，或点击一个点），就能在下面看到它们对应的图像。"
+    "Draw a loop around points (or pick the box tool, or click a point) to see their images below. They stay "
+    "selected at the other steps; double-click the chart to clear.": (
+        "在点周围画一个圈（或用框选工具，或点击一个点），就能在下面看到它们对应的图像。换到其他训练步时它们仍保持"
+        "选中；双击图表可清除。"
     ),
+    "Every step is drawn on the same axes: an embedding that grows or shrinks during training shows it. Zoom in "
+    "with the toolbar.": "每个训练步都画在同一组坐标轴上：嵌入在训练中变大或缩小都看得出来。可用工具栏放大。",
     "{n} selected images": "选中的 {n} 张图像",
     # ------------------------------------------------------------------------------------------- Diagnostics
     "Verdict at step {s}, from the probe batch's two views.": "第 {s} 步的结论，基于探针批次的两个视图。",

@@ -713,12 +713,6 @@ def save_upload(name: str, content: bytes) -> Path:
 # ----------------------------------------------------------------------------------------------------- figures
 
 
-def still(fig: Any) -> Any:
-    """A figure built for several steps, shown at one: no frames, slider or play button."""
-    fig.frames, fig.layout.sliders, fig.layout.updatemenus = (), (), ()
-    return fig
-
-
 def _wrap(text: str, width: int) -> str:
     """Wrap a plotly label at spaces with <br>s (plotly never wraps by itself)."""
     return "<br>".join(textwrap.wrap(text, width)) if text and "<br>" not in text else text
@@ -729,13 +723,8 @@ def translated(fig: Any) -> Any:
     return i18n.translate_figure(fig, lang())
 
 
-def chart(fig: Any, key: str, height: int | None = None, legend: str = "top", **kw: Any) -> Any:
-    """Show a plotly figure with projector-sized text, fitted to a (possibly half-width) column.
-
-    The title is drawn as page text above the chart (it wraps at any width); long axis and subplot titles
-    wrap; the legend goes ``top`` (above the plot), ``bottom`` or ``right``. Its texts are translated into the
-    session's language on a copy (cl_core.figures builds English figures, and cached ones must not change).
-    """
+def _laid_out(fig: Any, height: int | None, legend: str) -> Any:
+    """The figure translated and laid out for a chart, its title written as page text above it (see chart)."""
     fig = translated(fig)
     title = fig.layout.title.text
     if title:
@@ -762,7 +751,92 @@ def chart(fig: Any, key: str, height: int | None = None, legend: str = "top", **
     fig.update_layout(title=None, font_size=20 if presenting() else 15, legend=place, margin=margin)
     if height:
         fig.update_layout(height=height)
-    return st.plotly_chart(fig, key=key, theme=None, config={"displaylogo": False}, **kw)
+    return fig
+
+
+PLOTLY_CONFIG = {"displaylogo": False}
+
+
+def chart(fig: Any, key: str, height: int | None = None, legend: str = "top", **kw: Any) -> Any:
+    """Show a plotly figure with projector-sized text, fitted to a (possibly half-width) column.
+
+    The title is drawn as page text above the chart (it wraps at any width); long axis and subplot titles
+    wrap; the legend goes ``top`` (above the plot), ``bottom`` or ``right``. Its texts are translated into the
+    session's language on a copy (cl_core.figures builds English figures, and cached ones must not change).
+    """
+    fig = _laid_out(fig, height, legend)
+    return st.plotly_chart(fig, key=key, theme=None, config=PLOTLY_CONFIG, **kw)
+
+
+@st.cache_resource(show_spinner=False)
+def plotly_js_url() -> str | None:
+    """Where the browser loads plotly.js for in-place charts, or None when the app does not serve it.
+
+    The app's static/ folder is served at app/static/ (server.enableStaticServing in .streamlit/config.toml);
+    the file is a copy of the installed plotly package's plotly.min.js, named by its version (a browser never
+    keeps an old one), made once per server. None (and st.plotly_chart instead) when static serving is off,
+    e.g. a server started outside the app's folder, or when the copy cannot be written.
+    """
+    import plotly
+
+    from cl_core.runs import atomic_write_bytes
+
+    if not st.get_option("server.enableStaticServing"):
+        return None
+    source = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    served = Path(__file__).parent / "static" / f"plotly-{plotly.__version__}.min.js"
+    try:
+        if not served.exists() or served.stat().st_size != source.stat().st_size:
+            atomic_write_bytes(served, source.read_bytes())
+    except OSError:
+        return None
+    base = (st.get_option("server.baseUrlPath") or "").strip("/")
+    return "/" + "/".join(p for p in (base, "app/static", served.name) if p)
+
+
+@functools.cache
+def _in_place_component() -> Callable[..., Any]:
+    js = (Path(__file__).parent / "static" / "in_place_chart.js").read_text()
+    return st.components.v2.component("cl_in_place_chart", js=js, isolate_styles=False)
+
+
+def in_place_chart(fig: Any, key: str, height: int | None = None, legend: str = "top", selectable: bool = False):
+    """Like chart, but one chart that stays mounted while the script reruns: a new figure is redrawn into it.
+
+    st.plotly_chart replaces its chart whenever the figure changes and then draws every point twice; for 2,000
+    points that was most of a slider step (benchmarks/README.md). Here static/in_place_chart.js redraws the same
+    chart (Plotly.react; Plotly.animate when only the points moved), keeping zoom across figures. With
+    ``selectable`` (lasso by default, box and click too) it returns the selected points' customdata, which stay
+    selected and highlighted in the next figures (the same probe images at another step); else []. Falls back to
+    st.plotly_chart, whose selection ends with its figure, when the app does not serve plotly.js (plotly_js_url).
+    """
+    fig = _laid_out(fig, height, legend)
+    if selectable:
+        fig.update_layout(dragmode="lasso", clickmode="event+select")
+    src = plotly_js_url()
+    if src is None:
+        modes = {"on_select": "rerun", "selection_mode": ("points", "box", "lasso")} if selectable else {}
+        event = st.plotly_chart(fig, key=key, theme=None, config=PLOTLY_CONFIG, **modes)
+        points = event.selection.points if selectable else []
+        return [int(_first(p["customdata"])) for p in points if p.get("customdata") is not None]
+    chosen = list((st.session_state.get(key) or {}).get("selection") or []) if selectable else []
+    for trace in fig.data if chosen else ():  # the selection stays highlighted in the next figure
+        if trace.customdata is not None:
+            ids = [_first(v) for v in trace.customdata]
+            trace.selectedpoints = np.flatnonzero(np.isin(ids, chosen))
+    fig.update_layout(uirevision=key)  # zoom, pan and legend clicks survive a new figure
+    state = _in_place_component()(
+        key=key,
+        data={"figure": json.loads(fig.to_json()), "config": PLOTLY_CONFIG, "src": src},
+        default={"selection": []},
+        on_selection_change=lambda: None,
+    )
+    return [int(v) for v in state.selection or []] if selectable else []
+
+
+def _first(value: Any) -> Any:
+    """A point's customdata: plotly gives a list when the trace's customdata has a column per point."""
+    return value[0] if isinstance(value, list | tuple | np.ndarray) else value
 
 
 def _rows(run: Run, snapshots: bool) -> list[dict[str, Any]]:
@@ -841,8 +915,23 @@ def similarity_figure(path: str, step: int) -> Any:
     """The probe batch's similarity matrix at one snapshot, square and without empty margins."""
     from cl_core import figures
 
-    fig = still(figures.similarity_matrix([snapshot(path, step)["similarity"]], [step]))
+    fig = figures.similarity_matrix([snapshot(path, step)["similarity"]], [step])
     return _as_cached(fig.update_xaxes(constrain="domain").update_yaxes(constrain="domain"))
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def histogram_figure(path: str, step: int) -> Any:
+    """Positive vs negative pair similarities of the probe batch at one snapshot; with the method's temperature,
+    where the softmax weight goes."""
+    from cl_core import figures
+    from cl_core.methods import METHODS
+    from cl_core.runs import load_run
+
+    method = load_run(path).config.get("method", {})
+    cls = METHODS.get(method.get("name"))
+    temperature = method.get("temperature") if cls is not None and cls.USES_TEMPERATURE else None
+    pos, neg = pair_similarities(snapshot(path, step)["similarity"])
+    return _as_cached(figures.similarity_histograms(pos, neg, temperature))
 
 
 def run_header(run: Run) -> None:

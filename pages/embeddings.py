@@ -5,7 +5,6 @@ import streamlit as st
 
 import ui
 from cl_core import figures
-from cl_core.methods import METHODS
 from ui import t
 
 ui.init_session()
@@ -63,9 +62,10 @@ step = ui.view(
     help=t("Snapshots are saved at evenly spaced steps of the run."),
 )
 
-upto = steps if play else steps[: steps.index(step) + 1]
+# every step's layout at once, aligned from one step to the next: one computation per run, projection and space
+# (UMAP and t-SNE in the background), then a step is a row of it and a slider move costs no projecting
 shown = method
-if ui.projection_pending(str(run.path), tuple(upto), space, method, dim) is not None:
+if ui.projection_pending(str(run.path), tuple(steps), space, method, dim) is not None:
     shown = "pca"  # until the background computation is done: UMAP and t-SNE take seconds, PCA milliseconds
 
     @st.fragment(run_every=1.0)
@@ -77,35 +77,36 @@ if ui.projection_pending(str(run.path), tuple(upto), space, method, dim) is not 
                 m=PROJ[method],
             )
         )
-        if ui.projection_pending(str(run.path), tuple(upto), space, method, dim) is None:
+        if ui.projection_pending(str(run.path), tuple(steps), space, method, dim) is None:
             st.rerun()
 
     wait_for_projection()
 
-snap = ui.snapshot(str(run.path), upto[-1])
+at = len(steps) - 1 if play else steps.index(step)
+snap = ui.snapshot(str(run.path), steps[at])
 names = run.status.get("class_names")  # the trainer writes them: drawing needs no data set (older runs: load it)
 data = None if names else ui.run_dataset(run)
 names = names or (data.class_names if data is not None else None)
-points = ui.projections(str(run.path), tuple(upto), space, shown, dim)
+points = ui.projections(str(run.path), tuple(steps), space, shown, dim)
 fig = figures.projection_scatter(
-    points if play else points[-1:], snap["labels"], names, upto if play else upto[-1:], method=PROJ[shown]
+    points if play else points[at : at + 1],
+    snap["labels"],
+    names,
+    steps if play else steps[at : at + 1],
+    method=PROJ[shown],
+    extent=points,  # every step on the same axes, as in the animation: a slider move only moves the points
 )
 if not play:
-    fig = ui.still(fig)
     fig.update_layout(
-        title_text=t("{m} of {n} probe images at step {s}", m=PROJ[shown], n=len(snap["labels"]), s=upto[-1])
+        title_text=t("{m} of {n} probe images at step {s}", m=PROJ[shown], n=len(snap["labels"]), s=steps[at])
     )
 
 chart, side = st.columns([3, 1], gap="medium")
 with chart:
     selectable = dim == 2 and not play
-    if selectable:
-        fig.update_layout(dragmode="lasso")
-        event = ui.chart(
-            fig, key="emb_chart", legend="right", on_select="rerun", selection_mode=("points", "box", "lasso")
-        )
-    else:
-        ui.chart(fig, key="emb_chart_3d" if dim == 3 else "emb_chart_play", legend="right")
+    # one chart per run, redrawn in place from step to step; a selection stays with the run's probe images
+    picked = ui.in_place_chart(fig, key=f"emb_chart.{run.path.name}", legend="right", selectable=selectable)
+    picked = [i for i in picked if 0 <= i < len(snap["labels"])]
 with side:
     if shown == "pca":
         st.markdown(
@@ -116,14 +117,24 @@ with side:
         )
     else:
         st.markdown(t("umap_note"))
+    st.caption(
+        t(
+            "Every step is drawn on the same axes: an embedding that grows or shrinks during training shows it. "
+            "Zoom in with the toolbar."
+        )
+    )
     if selectable:
-        st.caption(t("Draw a loop around points (or pick the box tool, or click a point) to see their images below."))
+        st.caption(
+            t(
+                "Draw a loop around points (or pick the box tool, or click a point) to see their images below. They "
+                "stay selected at the other steps; double-click the chart to clear."
+            )
+        )
 
-if selectable and event.selection.points and data is None:
+if picked and data is None:
     data = ui.run_dataset(run)  # loaded only to show the selected images
-if selectable and event.selection.points and data is not None:
-    picked = [p["customdata"] for p in event.selection.points if p.get("customdata") is not None]
-    picked = np.asarray([v[0] if isinstance(v, list) else v for v in picked], int)[:60]
+if picked and data is not None:
+    picked = np.asarray(picked, int)[:60]
     test_idx = snap["probe_index"][picked]
     st.subheader(t("{n} selected images", n=len(picked)))
     captions = [t(names[k]) if names else "" for k in snap["labels"][picked]]
@@ -133,11 +144,7 @@ st.divider()
 left, right = st.columns(2, gap="large")
 sim = snap["similarity"]
 with left:
-    ui.chart(ui.similarity_figure(str(run.path), upto[-1]), key="emb_sim", height=560)
+    ui.in_place_chart(ui.similarity_figure(str(run.path), steps[at]), key="emb_sim", height=560)
 with right:
     st.markdown(t("similarity_note", m=len(sim) // 2))
-cfg = run.config.get("method", {})
-cls = METHODS.get(cfg.get("name"))
-pos, neg = ui.pair_similarities(sim)
-temperature = cfg.get("temperature") if cls is not None and cls.USES_TEMPERATURE else None
-ui.chart(figures.similarity_histograms(pos, neg, temperature), key="emb_hist", height=480)
+ui.in_place_chart(ui.histogram_figure(str(run.path), steps[at]), key="emb_hist", height=480)

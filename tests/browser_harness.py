@@ -104,13 +104,15 @@ def streamlit_server(runs_dir: Path, log_path: Path | None = None, **env: str) -
 
 
 def wait_idle(page, timeout: float = 60.0, settle: float = 0.5) -> None:
-    """Wait until the script has run (``data-test-script-state`` of stApp) and nothing is stale for ``settle`` s."""
+    """Wait until the script has run (``data-test-script-state`` of stApp), nothing is stale and every in-place
+    chart is drawn (ui.in_place_chart), for ``settle`` s."""
     deadline, quiet_since = time.time() + timeout, None
     while time.time() < deadline:
         app = page.locator('[data-testid="stApp"]')
         state = app.get_attribute("data-test-script-state") if app.count() else "initial"
         busy = state in ("initial", "running", "rerunRequested") or page.locator('[data-stale="true"]').count() > 0
         busy = busy or page.locator('[data-testid="stSpinner"]').count() > 0
+        busy = busy or page.locator(".cl-in-place-chart:not(.js-plotly-plot)").count() > 0  # plotly.js loading
         if busy:
             quiet_since = None
         elif quiet_since is None:

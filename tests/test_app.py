@@ -53,7 +53,14 @@ def button(at: AppTest, text: str):
 
 
 def plotly_specs(at: AppTest) -> list[dict]:
-    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    """The figures of the page's charts in page order: st.plotly_chart's and ui.in_place_chart's."""
+    specs = []
+    for node in at.main:
+        if node.type == "plotly_chart":
+            specs.append(json.loads(node.proto.spec))
+        elif node.type == "bidi_component" and node.proto.component_name == "cl_in_place_chart":
+            specs.append(json.loads(node.proto.json)["figure"])
+    return specs
 
 
 def n_values(array: list | dict) -> int:

@@ -141,7 +141,18 @@ def test_embeddings_follow_the_snapshot_slider(page):
     screenshot(page, "embeddings")
     lasso(page, page.locator(".js-plotly-plot").first)
     wait_idle(page, 60)
-    assert page.get_by_text(re.compile(r"\d+ selected images")).count() == 1
+    selected = page.get_by_text(re.compile(r"\d+ selected images"))
+    assert selected.count() == 1
+    picked = selected.inner_text()
+    assert_clean(page)
+    # the chart is redrawn in place at another step: the same images stay selected, until a double-click
+    thumb.press("Home")
+    wait_idle(page, 120)
+    assert page.get_by_text(re.compile("probe images at step 0")).count() == 1 and selected.inner_text() == picked
+    box = page.locator(".js-plotly-plot .nsewdrag").first.bounding_box()
+    page.mouse.dblclick(box["x"] + 0.95 * box["width"], box["y"] + 0.05 * box["height"])
+    wait_idle(page, 60)
+    assert selected.count() == 0
     assert_clean(page)
 
 

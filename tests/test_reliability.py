@@ -22,6 +22,7 @@ from browser_harness import (
     wait_idle,
 )
 from streamlit.testing.v1 import AppTest
+from test_app import plotly_specs
 
 from cl_core.runs import RunError, load_run
 
@@ -91,7 +92,7 @@ def test_a_run_killed_with_sigkill_reads_as_interrupted_and_stays_viewable(tmp_p
     assert not any("Continue" in b.label for b in at.button)  # nothing to continue from
     at.switch_page("pages/embeddings.py").run()
     assert not at.exception and at.session_state["run_id"] == out.name
-    assert len(at.get("plotly_chart")) >= 1  # the probe set at step 0, projected
+    assert len(plotly_specs(at)) >= 1  # the probe set at step 0, projected
 
 
 def broken_torch(folder: Path) -> dict[str, str]:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import tomllib
 from pathlib import Path
 
+import numpy as np
 import pytest
+from streamlit import config
 from streamlit.testing.v1 import AppTest
 
 from cl_core.runs import RunWriter, load_run
@@ -24,7 +28,9 @@ def finished_run(tmp_path, monkeypatch, tiny) -> Path:
 
 
 def chart_specs(at: AppTest) -> dict[str, str]:
-    return {c.proto.id.rsplit("-", 1)[-1]: c.proto.spec for c in at.get("plotly_chart")}
+    """Each chart's JSON as sent, by element id: st.plotly_chart's spec, ui.in_place_chart's data."""
+    charts = [n for n in at.main if n.type in ("plotly_chart", "bidi_component")]
+    return {c.proto.id.rsplit("-", 1)[-1]: c.proto.spec if c.type == "plotly_chart" else c.proto.json for c in charts}
 
 
 @pytest.mark.parametrize("page", ["pages/train.py", "pages/embeddings.py", "pages/diagnostics.py"])
@@ -55,3 +61,98 @@ def test_streamlit_does_not_walk_every_object_after_each_script_run():
     """gc.collect() after every rerun cost 0.15-0.3 s of CPU with torch loaded, live-refresh ticks included."""
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert config["runner"]["postScriptGC"] is False
+
+
+def embeddings(finished_run: Path) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.query_params["projection"] = "pca"
+    at.run()
+    return at.switch_page("pages/embeddings.py").run()
+
+
+def in_place(at: AppTest) -> list[dict]:
+    """The in-place charts in page order: what each sends to the browser, and its element id."""
+    nodes = [n for n in at.main if n.type == "bidi_component" and n.proto.component_name == "cl_in_place_chart"]
+    return [json.loads(n.proto.json) | {"id": n.proto.id} for n in nodes]
+
+
+def test_the_embeddings_charts_stay_mounted_and_only_their_points_move_from_step_to_step(finished_run):
+    """A slider step redraws the scatter in place: same element (no remount), same layout (axes shared by every
+    step, so the browser only moves the points), new positions; plotly.js comes from the app's own static folder."""
+    import plotly
+
+    at = embeddings(finished_run)
+    assert not at.exception and not at.get("plotly_chart")
+    last = in_place(at)
+    assert len(last) == 3
+    src = {c["src"] for c in last}
+    assert src == {f"/app/static/plotly-{plotly.__version__}.min.js"}
+    served = ROOT / "static" / f"plotly-{plotly.__version__}.min.js"
+    assert served.read_bytes() == (Path(plotly.__file__).parent / "package_data" / "plotly.min.js").read_bytes()
+
+    steps = load_run(finished_run).snapshot_steps()
+    at.select_slider(key=f"emb_step.{steps[-1]}").set_value(steps[0]).run()
+    first = in_place(at)
+    assert not at.exception and [c["id"] for c in first] == [c["id"] for c in last]
+    a, b = last[0]["figure"], first[0]["figure"]  # the scatter
+    assert a["layout"] == b["layout"]
+    assert [{k: v for k, v in t.items() if k not in "xy"} for t in a["data"]] == [
+        {k: v for k, v in t.items() if k not in "xy"} for t in b["data"]
+    ]
+    assert [t["x"] for t in a["data"]] != [t["x"] for t in b["data"]]
+
+
+def values(array: list | dict) -> list:
+    """A plotly JSON array, plain or base64-encoded (``{"dtype", "bdata"}``)."""
+    if isinstance(array, dict):
+        return np.frombuffer(base64.b64decode(array["bdata"]), dtype=array["dtype"]).tolist()
+    return list(array)
+
+
+def test_selected_points_stay_selected_and_highlighted_at_every_step(finished_run):
+    at = embeddings(finished_run)
+    key = f"emb_chart.{finished_run.name}"
+    at.session_state[key] = {"selection": [0, 3, 5, 10**6]}  # the last: no such probe image (another run's)
+    at.run()
+    assert not at.exception
+    assert any(s.value == "3 selected images" for s in at.subheader)
+    steps = load_run(finished_run).snapshot_steps()
+    at.select_slider(key=f"emb_step.{steps[-1]}").set_value(steps[0]).run()
+    assert any(s.value == "3 selected images" for s in at.subheader)
+    traces = in_place(at)[0]["figure"]["data"]
+    highlighted = sorted(values(t["customdata"])[i] for t in traces for i in values(t.get("selectedpoints", [])))
+    assert highlighted == [0, 3, 5]
+
+
+@pytest.fixture
+def no_static_serving():
+    """A server started outside the app's folder reads no .streamlit/config.toml: no static/ served."""
+    import ui
+
+    ui.plotly_js_url.clear()
+    config.set_option("server.enableStaticServing", False)
+    yield
+    config.set_option("server.enableStaticServing", True)
+    ui.plotly_js_url.clear()
+
+
+def test_without_static_serving_the_charts_are_plotly_charts_and_selecting_still_works(finished_run, no_static_serving):
+    at = embeddings(finished_run)
+    assert not at.exception and not in_place(at) and len(at.get("plotly_chart")) == 3
+    scatter = at.get("plotly_chart")[0]
+    assert json.loads(scatter.proto.spec)["layout"]["dragmode"] == "lasso"
+    assert set(scatter.proto.selection_mode) and scatter.proto.form_id == ""
+
+
+def test_plotly_js_is_served_under_the_base_url_path(monkeypatch):
+    import plotly
+
+    import ui
+
+    ui.plotly_js_url.clear()
+    options = {"server.enableStaticServing": True, "server.baseUrlPath": "/cl/"}
+    monkeypatch.setattr(ui.st, "get_option", options.get)
+    try:
+        assert ui.plotly_js_url() == f"/cl/app/static/plotly-{plotly.__version__}.min.js"
+    finally:
+        ui.plotly_js_url.clear()
