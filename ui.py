@@ -788,10 +788,11 @@ def plotly_js_url() -> str | None:
     try:
         if not served.exists() or served.stat().st_size != source.stat().st_size:
             atomic_write_bytes(served, source.read_bytes())
+        if served.stat().st_mode & 0o444 != 0o444:
+            served.chmod(0o644)  # a temporary file's 0600 would hide it from a server run by another user
     except OSError:
         return None
-    base = (st.get_option("server.baseUrlPath") or "").strip("/")
-    return "/" + "/".join(p for p in (base, "app/static", served.name) if p)
+    return f"app/static/{served.name}"  # relative to the page: right under any server.baseUrlPath or proxy prefix
 
 
 @functools.cache
@@ -819,19 +820,25 @@ def in_place_chart(fig: Any, key: str, height: int | None = None, legend: str = 
         event = st.plotly_chart(fig, key=key, theme=None, config=PLOTLY_CONFIG, **modes)
         points = event.selection.points if selectable else []
         return [int(_first(p["customdata"])) for p in points if p.get("customdata") is not None]
-    chosen = list((st.session_state.get(key) or {}).get("selection") or []) if selectable else []
+    chosen = _ids((st.session_state.get(key) or {}).get("selection")) if selectable else []
     for trace in fig.data if chosen else ():  # the selection stays highlighted in the next figure
         if trace.customdata is not None:
             ids = [_first(v) for v in trace.customdata]
-            trace.selectedpoints = np.flatnonzero(np.isin(ids, chosen))
+            # a plain list: plotly.py would send an array as base64, which plotly.js decodes only for data arrays
+            trace.selectedpoints = np.flatnonzero(np.isin(ids, chosen)).tolist()
     fig.update_layout(uirevision=key)  # zoom, pan and legend clicks survive a new figure
     state = _in_place_component()(
         key=key,
-        data={"figure": json.loads(fig.to_json()), "config": PLOTLY_CONFIG, "src": src},
+        data={"figure": json.loads(fig.to_json()), "config": PLOTLY_CONFIG, "src": src, "selectable": selectable},
         default={"selection": []},
         on_selection_change=lambda: None,
     )
-    return [int(v) for v in state.selection or []] if selectable else []
+    return _ids(state.selection) if selectable else []
+
+
+def _ids(values: Any) -> list[int]:
+    """The whole numbers in what the browser sent as a selection (anything else is dropped)."""
+    return [int(v) for v in values or [] if isinstance(v, int | float) and not isinstance(v, bool) and v == int(v)]
 
 
 def _first(value: Any) -> Any:

@@ -144,7 +144,7 @@ st.divider()
 left, right = st.columns(2, gap="large")
 sim = snap["similarity"]
 with left:
-    ui.in_place_chart(ui.similarity_figure(str(run.path), steps[at]), key="emb_sim", height=560)
+    ui.in_place_chart(ui.similarity_figure(str(run.path), steps[at]), key=f"emb_sim.{run.path.name}", height=560)
 with right:
     st.markdown(t("similarity_note", m=len(sim) // 2))
-ui.in_place_chart(ui.histogram_figure(str(run.path), steps[at]), key="emb_hist", height=480)
+ui.in_place_chart(ui.histogram_figure(str(run.path), steps[at]), key=f"emb_hist.{run.path.name}", height=480)

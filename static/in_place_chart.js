@@ -3,10 +3,10 @@
 // draws every point twice; for the Embeddings scatter that was ~0.5 s per slider step (benchmarks/README.md).
 //
 // ui.in_place_chart registers this file as an st.components.v2 component (its text, inline) and passes
-// data = {figure, config, src}: the figure's JSON, plotly's config, and the URL of plotly.js, which the app
-// serves from static/ (a copy of the installed plotly package's own plotly.min.js: offline, and the plotly.js
-// that plotly.py's JSON is written for).
-// Selecting points (lasso, box or a click) sets the state value "selection" to the points' customdata.
+// data = {figure, config, src, selectable}: the figure's JSON, plotly's config, the URL of plotly.js, which the
+// app serves from static/ (a copy of the installed plotly package's own plotly.min.js: offline, and the
+// plotly.js that plotly.py's JSON is written for), and whether selecting points (lasso, box or a click) sets the
+// state value "selection" to the points' customdata.
 
 const loaded = new Map(); // plotly.js URL -> Promise of window.Plotly: one <script> per page
 
@@ -64,7 +64,7 @@ async function redraw(Plotly, chart, figure) {
   }
 }
 
-async function draw(Plotly, chart, figure, setStateValue) {
+async function draw(Plotly, chart, figure, selectable, setStateValue) {
   const { div } = chart;
   const positions = JSON.stringify(figure.data.map(({ x, y, z }) => [x, y, z]));
   const moved = chart.drawn && positions !== chart.positions;
@@ -89,10 +89,13 @@ async function draw(Plotly, chart, figure, setStateValue) {
   chart.drawn = true;
   let width = div.clientWidth; // follow the column's width (a window resized, the sidebar closed)
   chart.resizer = new ResizeObserver(() => {
-    if (div.clientWidth !== width && !chart.gone) Plotly.Plots.resize(div);
+    if (div.clientWidth !== width && div.clientWidth > 0 && div.isConnected && !chart.gone) {
+      Plotly.Plots.resize(div).catch(() => {}); // removed meanwhile: nothing to fit
+    }
     width = div.clientWidth;
   });
   chart.resizer.observe(div);
+  if (!selectable) return;
   div.on("plotly_selected", (event) => {
     if (!event || chart.quiet) return; // a click beside the points: plotly_deselect follows if it clears
     setStateValue("selection", event.points.map(customdata).filter((v) => v !== undefined && v !== null));
@@ -121,14 +124,17 @@ export default function inPlaceChart({ data, parentElement, setStateValue }) {
     .then(() => (chart.gone || mine !== chart.latest ? null : plotly(data.src)))
     .then((Plotly) => {
       if (Plotly && !chart.gone && mine === chart.latest) {
-        return draw(Plotly, chart, { ...data.figure, config: data.config }, setStateValue);
+        return draw(Plotly, chart, { ...data.figure, config: data.config }, data.selectable, setStateValue);
       }
     })
     .catch((error) => {
       forget(chart);
-      chart.div.textContent = String(error.message ?? error);
+      chart.div.textContent = String(error?.message ?? error);
     });
   return () => {
+    // Streamlit calls this when the chart leaves the page, and also at once for a call whose data were replaced
+    // before it started: that one must not remove the chart the newer call is drawing
+    if (mine !== chart.latest || charts.get(parentElement) !== chart) return;
     chart.gone = true;
     forget(chart);
     chart.div.remove();

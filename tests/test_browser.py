@@ -145,10 +145,17 @@ def test_embeddings_follow_the_snapshot_slider(page):
     assert selected.count() == 1
     picked = selected.inner_text()
     assert_clean(page)
-    # the chart is redrawn in place at another step: the same images stay selected, until a double-click
+    # the chart is redrawn in place at another step: the same images stay selected and highlighted, until a
+    # double-click
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    chart = page.locator(".cl-in-place-chart").first.element_handle()
     thumb.press("Home")
     wait_idle(page, 120)
     assert page.get_by_text(re.compile("probe images at step 0")).count() == 1 and selected.inner_text() == picked
+    assert chart.evaluate("gd => gd.isConnected"), "the chart was replaced, not redrawn"
+    marked = chart.evaluate("gd => gd._fullData.map(t => Array.isArray(t.selectedpoints) && t.selectedpoints.length)")
+    assert sum(int(n) for n in marked) >= int(picked.split()[0]) and errors == []
     box = page.locator(".js-plotly-plot .nsewdrag").first.bounding_box()
     page.mouse.dblclick(box["x"] + 0.95 * box["width"], box["y"] + 0.05 * box["height"])
     wait_idle(page, 60)
