@@ -838,7 +838,8 @@ def in_place_chart(fig: Any, key: str, height: int | None = None, legend: str = 
 
 def _ids(values: Any) -> list[int]:
     """The whole numbers in what the browser sent as a selection (anything else is dropped)."""
-    return [int(v) for v in values or [] if isinstance(v, int | float) and not isinstance(v, bool) and v == int(v)]
+    numbers = [v for v in values or [] if isinstance(v, int | float) and not isinstance(v, bool)]
+    return [int(v) for v in numbers if math.isfinite(v) and v == int(v)]
 
 
 def _first(value: Any) -> Any:

@@ -112,7 +112,8 @@ def values(array: list | dict) -> list:
 def test_selected_points_stay_selected_and_highlighted_at_every_step(finished_run):
     at = embeddings(finished_run)
     key = f"emb_chart.{finished_run.name}"
-    at.session_state[key] = {"selection": [0, 3, 5, 10**6]}  # the last: no such probe image (another run's)
+    # then no such probe image (another run's), and what no browser of ours sends
+    at.session_state[key] = {"selection": [0, 3, 5, 10**6, "x", 2.5, None, float("nan")]}
     at.run()
     assert not at.exception
     assert any(s.value == "3 selected images" for s in at.subheader)
