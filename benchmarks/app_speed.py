@@ -2,6 +2,7 @@
 
     python benchmarks/app_speed.py            # one line per measurement (about 4 minutes on 2 cores)
     CL_UMAP_WARMUP=0 python benchmarks/app_speed.py   # without UMAP's one-time compile in the server
+    python benchmarks/app_speed.py --rounds 5  # each slider's four moves five times: a steadier median
 
 Measures, in a real headless Chromium against ``streamlit run app.py``:
 - first page usable: from the server answering /_stcore/health to the Start page being idle with its picture,
@@ -163,6 +164,11 @@ def click_nav(page, title: str) -> None:
 
 
 def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=1, help="times each slider's four moves are made (default 1)")
+    rounds = parser.parse_args().rounds
     from playwright.sync_api import sync_playwright
 
     if not chromium_path():
@@ -194,7 +200,7 @@ def main() -> None:
         go_to(page, "Embeddings", timeout=180)
         page.locator('[data-testid="stButtonGroup"]').get_by_text("PCA", exact=True).click()
         wait_idle(page, 120)
-        moves = ["Home", "ArrowRight", "ArrowRight", "End"]
+        moves = ["Home", "ArrowRight", "ArrowRight", "End"] * rounds
         report_in_page("Embeddings snapshot slider, 2,000 points, PCA", slider_moves(page, "Training step", moves))
         go_to(page, "Diagnostics")
         report_in_page("Diagnostics what-if temperature slider", slider_moves(page, "Temperature T", moves))
