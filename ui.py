@@ -932,12 +932,10 @@ def histogram_figure(path: str, step: int) -> Any:
     """Positive vs negative pair similarities of the probe batch at one snapshot; with the method's temperature,
     where the softmax weight goes."""
     from cl_core import figures
-    from cl_core.methods import METHODS
+    from cl_core.methods import temperature_of
     from cl_core.runs import load_run
 
-    method = load_run(path).config.get("method", {})
-    cls = METHODS.get(method.get("name"))
-    temperature = method.get("temperature") if cls is not None and cls.USES_TEMPERATURE else None
+    temperature = temperature_of(load_run(path).config.get("method", {}))
     pos, neg = pair_similarities(snapshot(path, step)["similarity"])
     return _as_cached(figures.similarity_histograms(pos, neg, temperature))
 

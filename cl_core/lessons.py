@@ -470,7 +470,7 @@ def _pairs(sim: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _run_figure(kind: str, run: Run, title: str) -> Any | None:
     from cl_core import figures
-    from cl_core.methods import METHODS
+    from cl_core.methods import temperature_of
     from cl_core.projection import project_2d
 
     steps = run.snapshot_steps()
@@ -494,8 +494,7 @@ def _run_figure(kind: str, run: Run, title: str) -> Any | None:
         if kind == "distance_hist":
             dist = lambda c: np.sqrt(np.clip(2 - 2 * c, 0, None))  # noqa: E731 - unit vectors: |a-b|^2 = 2 - 2cos
             return _still(figures.distance_histograms(dist(pos), dist(neg), m["margin"]), f"{title}: distances")
-        uses_t = getattr(METHODS.get(m["name"]), "USES_TEMPERATURE", False)
-        fig = figures.similarity_histograms(pos, neg, m["temperature"] if uses_t else None)
+        fig = figures.similarity_histograms(pos, neg, temperature_of(m))
         return _still(fig, f"{title}: pair similarities")
     if kind == "similarity_matrix":
         return _still(figures.similarity_matrix([snap["similarity"]], [steps[-1]]), f"{title}: similarity matrix")

@@ -72,6 +72,8 @@ def snapshot_pairs(snap: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]
 
 def run_figures(run: Run, projection: str = "pca") -> list[go.Figure]:
     """Every figure of one run: loss, kNN, collapse monitors, alignment–uniformity, spectrum, similarities."""
+    from cl_core.methods import temperature_of
+
     s = run_series(run)
     name = run.config.get("method", {}).get("name", run.id)
     figs = []
@@ -111,7 +113,7 @@ def run_figures(run: Run, projection: str = "pca") -> list[go.Figure]:
                 )
             )
         else:
-            figs.append(figures.similarity_histograms(pos, neg, method.get("temperature")))
+            figs.append(figures.similarity_histograms(pos, neg, temperature_of(method)))
         from cl_core.projection import project_snapshots
 
         points = project_snapshots([sn["features"] for sn in snaps], method=projection)

@@ -1,7 +1,9 @@
 import csv
+import dataclasses
 import io
 
 import numpy as np
+import plotly.graph_objects as go
 import pytest
 
 from cl_core import report
@@ -53,3 +55,21 @@ def test_projector_metadata_names_the_classes(run, tmp_path):
     _, meta = report.export_projector(run, tmp_path)
     row = meta.read_text().splitlines()[1].split("\t")
     assert row[2] == run.status["class_names"][int(row[1])]
+
+
+def test_the_pair_histograms_show_a_softmax_temperature_only_for_methods_that_have_one(run):
+    """BYOL's settings carry a temperature field too; its report must not chart a softmax it does not have."""
+    from cl_core.methods import temperature_of
+
+    assert temperature_of({"name": "simclr", "temperature": 0.2}) == 0.2
+    assert temperature_of({"name": "byol", "temperature": 0.2}) is None
+    assert temperature_of({"name": "no such method", "temperature": 0.2}) is None and temperature_of({}) is None
+
+    def histograms(config: dict) -> go.Figure:
+        figs = report.run_figures(dataclasses.replace(run, config=config))
+        return next(f for f in figs if f.layout.title.text == "Positive vs negative pair similarities")
+
+    method = run.config["method"]
+    assert len({t.xaxis for t in histograms(run.config).data}) == 2  # cosine, and the softmax weight's share
+    byol = run.config | {"method": method | {"name": "byol"}}
+    assert len({t.xaxis for t in histograms(byol).data}) == 1

@@ -2,6 +2,6 @@
 
 # Import order is registration order: the order the CLI and the app list the methods in.
 from cl_core.methods import simclr, moco, byol, swav, contrastive, simsiam, barlow, vicreg  # noqa: F401, I001
-from cl_core.methods.base import METHODS, Method, build_method, get_method_class, register
+from cl_core.methods.base import METHODS, Method, build_method, get_method_class, register, temperature_of
 
-__all__ = ["METHODS", "Method", "build_method", "get_method_class", "register"]
+__all__ = ["METHODS", "Method", "build_method", "get_method_class", "register", "temperature_of"]

@@ -25,6 +25,13 @@ def get_method_class(name: str) -> type[Method]:
     return METHODS[name]
 
 
+def temperature_of(method: dict[str, Any]) -> float | None:
+    """A run's method settings (config.json's "method") -> the temperature its loss uses, or None for a method
+    without one (BYOL, SimSiam, Barlow Twins, VICReg, the margin loss: their settings still carry the field)."""
+    cls = METHODS.get(method.get("name"))
+    return method.get("temperature") if cls is not None and cls.USES_TEMPERATURE else None
+
+
 def build_method(cfg: Config) -> Method:
     """Build the configured method (backbone, heads and state) from a validated config."""
     return get_method_class(cfg.method.name)(cfg)
