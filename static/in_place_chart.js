@@ -66,6 +66,7 @@ async function redraw(Plotly, chart, figure) {
 
 async function draw(Plotly, chart, figure, selectable, setStateValue) {
   const { div } = chart;
+  chart.selectable = selectable; // the same chart can change: a 3-D or animated scatter has no selection
   const positions = JSON.stringify(figure.data.map(({ x, y, z }) => [x, y, z]));
   const moved = chart.drawn && positions !== chart.positions;
   chart.positions = positions;
@@ -95,12 +96,11 @@ async function draw(Plotly, chart, figure, selectable, setStateValue) {
     width = div.clientWidth;
   });
   chart.resizer.observe(div);
-  if (!selectable) return;
   div.on("plotly_selected", (event) => {
-    if (!event || chart.quiet) return; // a click beside the points: plotly_deselect follows if it clears
+    if (!event || chart.quiet || !chart.selectable) return; // no event: a click beside the points
     setStateValue("selection", event.points.map(customdata).filter((v) => v !== undefined && v !== null));
   });
-  div.on("plotly_deselect", () => chart.quiet || setStateValue("selection", []));
+  div.on("plotly_deselect", () => chart.quiet || !chart.selectable || setStateValue("selection", []));
 }
 
 function forget(chart) {

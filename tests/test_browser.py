@@ -139,6 +139,11 @@ def test_embeddings_follow_the_snapshot_slider(page):
     assert page.get_by_text(re.compile("UMAP of \\d+ probe images")).count() == 1
     assert_clean(page)
     screenshot(page, "embeddings")
+    # a chart first drawn in 3-D (nothing to select there) selects once it is 2-D: the page's link in 3-D
+    page.goto(page.url.split("?")[0] + "?projection=pca&dims=3")
+    wait_idle(page, 120)
+    page.get_by_text("2-D", exact=True).click()
+    wait_idle(page, 60)
     lasso(page, page.locator(".js-plotly-plot").first)
     wait_idle(page, 60)
     selected = page.get_by_text(re.compile(r"\d+ selected images"))
