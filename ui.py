@@ -638,20 +638,6 @@ def use_run_settings(run: Run) -> None:
     forget_widgets()
 
 
-def pair_similarities(sim: np.ndarray, cross_only: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Positive and negative cosines of a [view 1; view 2] similarity matrix (2M, 2M) -> (M,), (K,).
-
-    Negatives: view-1 / view-2 pairs of different images, plus (unless ``cross_only``) same-view pairs.
-    """
-    m = len(sim) // 2
-    pos = np.diagonal(sim, offset=m)
-    neg = sim[:m, m:][~np.eye(m, dtype=bool)]
-    if cross_only:
-        return pos, neg
-    within = np.concatenate([sim[:m, :m][np.triu_indices(m, 1)], sim[m:, m:][np.triu_indices(m, 1)]])
-    return pos, np.concatenate([neg, within])
-
-
 # ------------------------------------------------------------------------------------------------------ images
 
 
@@ -936,7 +922,7 @@ def histogram_figure(path: str, step: int) -> Any:
     from cl_core.runs import load_run
 
     temperature = temperature_of(load_run(path).config.get("method", {}))
-    pos, neg = pair_similarities(snapshot(path, step)["similarity"])
+    pos, neg = figures.pair_similarities(snapshot(path, step)["similarity"])
     return _as_cached(figures.similarity_histograms(pos, neg, temperature))
 
 

@@ -131,6 +131,21 @@ def similarity_matrix(sims: list[np.ndarray], steps: list[int]) -> go.Figure:
     return _style(fig, title, f"image (0-{m - 1}: view 1, {m}-{2 * m - 1}: view 2)", "image", height=700)
 
 
+def pair_similarities(sim: np.ndarray, cross_only: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Positive and negative cosines of a [view 1; view 2] similarity matrix (2M, 2M) -> (M,), (K,).
+
+    Each pair counted once. Negatives: view-1 / view-2 pairs of different images (M(M-1)), plus, unless
+    ``cross_only``, the same-view pairs of different images (M(M-1) more).
+    """
+    m = len(sim) // 2
+    pos = np.diagonal(sim, offset=m)
+    neg = sim[:m, m:][~np.eye(m, dtype=bool)]
+    if cross_only:
+        return pos, neg
+    within = np.concatenate([sim[:m, :m][np.triu_indices(m, 1)], sim[m:, m:][np.triu_indices(m, 1)]])
+    return pos, np.concatenate([neg, within])
+
+
 def _pair_histograms(fig: go.Figure, pos: np.ndarray, neg: np.ndarray, lo: float, hi: float, **cell) -> None:
     """Overlaid density histograms of positive and negative pairs on [lo, hi] in bins of 0.05."""
     for name, x, colour in (("positive pairs", pos, POS_COLOUR), ("negative pairs", neg, NEG_COLOUR)):

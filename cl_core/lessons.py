@@ -461,13 +461,6 @@ def _still(fig: Any, title: str) -> Any:
     return fig.update_layout(title_text=title)
 
 
-def _pairs(sim: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Positive (M,) and negative cosines of a [view 1; view 2] similarity matrix (2M, 2M)."""
-    m = len(sim) // 2
-    neg = [sim[:m, m:][~np.eye(m, dtype=bool)], sim[:m, :m][np.triu_indices(m, 1)], sim[m:, m:][np.triu_indices(m, 1)]]
-    return np.diagonal(sim, offset=m), np.concatenate(neg)
-
-
 def _run_figure(kind: str, run: Run, title: str) -> Any | None:
     from cl_core import figures
     from cl_core.methods import temperature_of
@@ -490,7 +483,7 @@ def _run_figure(kind: str, run: Run, title: str) -> Any | None:
         fig = figures.projection_scatter(points, labels, names, [steps[-1]], method="pca")
         return _still(fig, f"{title}: {'shape' if kind == 'projection' else 'background colour'} (PCA)")
     if kind in ("similarity_hist", "distance_hist"):
-        pos, neg = _pairs(snap["similarity"])
+        pos, neg = figures.pair_similarities(snap["similarity"])
         if kind == "distance_hist":
             dist = lambda c: np.sqrt(np.clip(2 - 2 * c, 0, None))  # noqa: E731 - unit vectors: |a-b|^2 = 2 - 2cos
             return _still(figures.distance_histograms(dist(pos), dist(neg), m["margin"]), f"{title}: distances")

@@ -59,17 +59,6 @@ def _pairs(series: dict[str, list], key: str) -> tuple[list, list]:
     return [p[0] for p in pts], [p[1] for p in pts]
 
 
-def snapshot_pairs(snap: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Positive and negative cosine similarities of the probe batch's (2M, 2M) matrix."""
-    sim = snap["similarity"]
-    m = len(sim) // 2
-    idx = np.arange(2 * m)
-    pos = sim[idx, (idx + m) % (2 * m)]
-    neg_mask = ~np.eye(2 * m, dtype=bool)
-    neg_mask[idx, (idx + m) % (2 * m)] = False
-    return pos, sim[neg_mask]
-
-
 def run_figures(run: Run, projection: str = "pca") -> list[go.Figure]:
     """Every figure of one run: loss, kNN, collapse monitors, alignment–uniformity, spectrum, similarities."""
     from cl_core.methods import temperature_of
@@ -102,7 +91,7 @@ def run_figures(run: Run, projection: str = "pca") -> list[go.Figure]:
         snaps = [run.snapshot(t) for t in steps]
         figs.append(figures.spectrum([sn["singular_values_projections"] for sn in snaps], steps))
         figs.append(figures.similarity_matrix([sn["similarity"] for sn in snaps], steps))
-        pos, neg = snapshot_pairs(snaps[-1])
+        pos, neg = figures.pair_similarities(snaps[-1]["similarity"])
         method = run.config.get("method", {})
         if method.get("name") == "contrastive":
             figs.append(

@@ -119,7 +119,7 @@ def what_if() -> None:
     a, b = st.columns(2, gap="large")
     with a:
         ui.chart(figures.negative_weights(r["negative_weights"]), key="wi_weights", height=430)
-    pos, neg = ui.pair_similarities(sim, cross_only=True)
+    pos, neg = figures.pair_similarities(sim, cross_only=True)
     dist = [np.sqrt(np.clip(2 - 2 * v, 0, None)) for v in (pos, neg)]
     with b:
         ui.chart(figures.distance_histograms(*dist, margin), key="wi_dist", height=430)

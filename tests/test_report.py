@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from cl_core import report
+from cl_core import figures, report
 from cl_core.__main__ import main
 from cl_core.runs import load_run
 from cl_core.trainer import train
@@ -45,10 +45,17 @@ def test_metrics_csv_has_one_row_per_logged_step(run):
     assert [int(r["step"]) for r in rows] == [1, 2, 3, 4, 5, 6] and "loss" in rows[0]
 
 
-def test_snapshot_pairs_split_the_matrix_into_positives_and_negatives():
-    z = np.eye(4)[[0, 1, 0, 1]]  # view 2 equals view 1: positives have cosine 1
-    pos, neg = report.snapshot_pairs({"similarity": z @ z.T})
-    assert pos.tolist() == [1, 1, 1, 1] and len(neg) == 4 * 4 - 4 - 4
+def test_pair_similarities_count_each_pair_once_and_match_a_plain_loop():
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(10, 4))  # 5 images, [view 1; view 2]
+    sim = z @ z.T
+    m = 5
+    pos, neg = figures.pair_similarities(sim)
+    assert np.allclose(pos, [sim[i, i + m] for i in range(m)])
+    plain = [sim[i, j] for i in range(2 * m) for j in range(i + 1, 2 * m) if j != i + m]
+    assert sorted(neg.tolist()) == sorted(plain)
+    _, cross = figures.pair_similarities(sim, cross_only=True)
+    assert sorted(cross.tolist()) == sorted(sim[i, m + j] for i in range(m) for j in range(m) if i != j)
 
 
 def test_projector_metadata_names_the_classes(run, tmp_path):
