@@ -1,19 +1,24 @@
 """Contrastive Learning Explorer: ``streamlit run app.py``.
 
 The entry file is a router and picture frame: page config, session defaults, navigation and the
-shared sidebar. Each page lives in pages/; caching and session-state keys live in ui.py.
+shared sidebar. Each page lives in app_pages/; caching, session-state keys and the
+shared widgets live in the ui package.
 """
 
 import streamlit as st
 
-import ui
+from ui.frame import init_session, inject_css, router, sidebar
+from ui.links import presenting
+from ui.server import umap_warm_up
+from ui.session import PAGES
+from ui.strings import t
 
-with ui.router():
-    st.set_page_config(page_title=ui.t("Contrastive Learning Explorer"), page_icon="🧲", layout="wide")
-    ui.init_session()
-    ui.inject_css()
-    pages = [st.Page(path, title=ui.t(title), icon=icon) for path, (title, icon) in ui.PAGES.items()]
-    nav = st.navigation(pages, position="hidden" if ui.presenting() else "sidebar")
-    ui.sidebar()
+with router():
+    st.set_page_config(page_title=t("Contrastive Learning Explorer"), page_icon="🧲", layout="wide")
+    init_session()
+    inject_css()
+    pages = [st.Page(path, title=t(title), icon=icon) for path, (title, icon) in PAGES.items()]
+    nav = st.navigation(pages, position="hidden" if presenting() else "sidebar")
+    sidebar()
     nav.run()
-    ui.umap_warm_up()  # after the first page is drawn: its compiling must not slow that page
+    umap_warm_up()  # after the first page is drawn: its compiling must not slow that page

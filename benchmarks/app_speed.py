@@ -108,7 +108,7 @@ ARM = """() => {
   });
 }"""
 # From the navigation's start: when the first page's text, tasks and latest runs were in place (the runs table is
-# the last of them), and when its picture appeared (a fresh server draws it once torch is imported: ui.torch_ready).
+# the last of them), and when its picture appeared (a fresh server draws it once torch is imported: server.torch_ready).
 FIRST = """() => {
   const first = (window.__clFirst = {content: null, picture: null});
   new MutationObserver((_, observer) => {

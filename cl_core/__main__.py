@@ -17,6 +17,8 @@ from typing import Any
 
 from cl_core.config import Config, ConfigError
 from cl_core.data import DataError
+from cl_core.lessons import LESSONS_DIR
+from cl_core.lessons.schema import LANG_CODE
 from cl_core.runs import RunError
 
 # flag -> dotted config name; every one also works as --opt NAME=VALUE
@@ -284,6 +286,9 @@ def cmd_lesson(args: argparse.Namespace) -> int:
     except LessonError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    if not LANG_CODE.fullmatch(args.lang):
+        print(f"error: --lang: expected a language code such as en, zh or pt-BR, got {args.lang!r}", file=sys.stderr)
+        return 2
     mode = "test" if args.test else "fast" if args.fast else "full"
     result = run_lesson(lesson, args.out, mode=mode, threads=args.threads, lang=args.lang)
     for c in result.claims:
@@ -297,6 +302,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     _train_parser(sub)
     _sweep_parser(sub)
+    p = sub.add_parser("app", help="start the app (the same as cl-explorer; extra arguments go to streamlit run)")
+    p.add_argument("streamlit_args", nargs=argparse.REMAINDER)
     p = sub.add_parser("list", help="list runs with their state")
     p.add_argument("runs_dir", nargs="?", default="runs")
     p = sub.add_parser("eval", help="print a saved run's diagnostics; write its report and exports")
@@ -316,10 +323,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--test", action="store_true", help="the test suite's shortened budget")
     p.add_argument("--out", default="lesson-report", metavar="DIR", help="run directories and report.html")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
-    p.add_argument("--lang", default="en", choices=("en", "zh"), help="language of the report")
-    p.add_argument("--lessons-dir", default=str(Path(__file__).resolve().parents[1] / "lessons"))
+    p.add_argument("--lang", default="en", help="language code of the report (en, zh, or any the lesson has)")
+    p.add_argument("--lessons-dir", default=str(LESSONS_DIR), help="a folder of lesson .toml files")
     args = parser.parse_args(argv)
     try:
+        if args.command == "app":
+            from cl_core import launch
+
+            return launch.main(args.streamlit_args)
         return {"train": cmd_train, "sweep": cmd_sweep, "list": cmd_list, "eval": cmd_eval, "lesson": cmd_lesson}[
             args.command
         ](args)
@@ -334,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _exit(code: int) -> None:
     """Under torchrun, leave the process group and end with ``os._exit`` (a plain exit can abort at
-    interpreter shutdown with gloo: ENV-NOTES.md)."""
+    interpreter shutdown with gloo: docs/DESIGN.md, "Measured facts")."""
     try:
         from cl_core import distributed
     except ImportError:  # no working torch (main has said so): no process group to leave
@@ -345,6 +356,11 @@ def _exit(code: int) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
+
+
+def entry() -> None:
+    """The ``cl-core`` console script: ``python -m cl_core`` under another name."""
+    _exit(main())
 
 
 if __name__ == "__main__":

@@ -79,7 +79,7 @@ class ImageData:
 
 def resize_images(images: np.ndarray, size: int, chunk: int = 2048) -> np.ndarray:
     """Resize (N, H, W, 3) uint8 to (N, size, size, 3) uint8: bilinear, antialiased when shrinking."""
-    import torch  # here: the app imports this module for its first page, which must not wait for torch (ui.py)
+    import torch  # here: the app imports this module for its first page, which must not wait for torch (ui/)
     import torch.nn.functional as F
 
     out = np.empty((len(images), size, size, 3), np.uint8)

@@ -66,7 +66,7 @@ def init(device: torch.device) -> torch.device:
 
 
 def shutdown() -> None:
-    """Leave the process group (callers then flush and ``os._exit``: see ENV-NOTES.md)."""
+    """Leave the process group (callers then flush and ``os._exit``: see docs/DESIGN.md, "Measured facts")."""
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()
 

@@ -2,7 +2,7 @@
 
 ``train(cfg, run_dir)`` trains one method on one data set until the first of its budgets (steps,
 epochs, seconds) runs out, a stop is requested, or the loss stops being finite. Everything it
-reports goes through callbacks; ``RunDirCallback`` writes the run directory of DESIGN.md.
+reports goes through callbacks; ``RunDirCallback`` writes the run directory of docs/DESIGN.md.
 """
 
 from __future__ import annotations
@@ -545,7 +545,7 @@ class PhaseTimer:
 
 
 class RunDirCallback(Callback):
-    """Writes the run directory: config, status, metrics.jsonl, snapshots, summary (DESIGN.md)."""
+    """Writes the run directory: config, status, metrics.jsonl, snapshots, summary (docs/DESIGN.md)."""
 
     def __init__(self, run_dir: str | Path, cfg: Config, append: bool = False):
         self.writer = RunWriter(run_dir, cfg.to_dict(), append=append)

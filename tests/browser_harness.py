@@ -57,15 +57,16 @@ def free_port() -> int:
 
 
 @contextmanager
-def streamlit_server(runs_dir: Path, log_path: Path | None = None, **env: str) -> Iterator[str]:
-    """Run the app on a free local port; yields its URL and stops the server (by pid) afterwards."""
+def streamlit_server(
+    runs_dir: Path, log_path: Path | None = None, start: list[str] | None = None, cwd: Path = ROOT, **env: str
+) -> Iterator[str]:
+    """Run the app on a free local port; yields its URL and stops the server (by pid) afterwards.
+
+    ``start`` is the command before the server flags (default: ``python -m streamlit run app.py``), run in ``cwd``.
+    """
     port = free_port()
     cmd = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(ROOT / "app.py"),
+        *(start or [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py")]),
         "--server.headless",
         "true",
         "--server.address",
@@ -77,7 +78,7 @@ def streamlit_server(runs_dir: Path, log_path: Path | None = None, **env: str) -
     ]
     log = open(log_path or os.devnull, "wb")  # noqa: SIM115 - closed below, after the server
     proc = subprocess.Popen(
-        cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "CL_RUNS_DIR": str(runs_dir), **env}
+        cmd, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "CL_RUNS_DIR": str(runs_dir), **env}
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -105,7 +106,7 @@ def streamlit_server(runs_dir: Path, log_path: Path | None = None, **env: str) -
 
 def wait_idle(page, timeout: float = 60.0, settle: float = 0.5) -> None:
     """Wait until the script has run (``data-test-script-state`` of stApp), nothing is stale and every in-place
-    chart is drawn (ui.in_place_chart), for ``settle`` s."""
+    chart is drawn (charts.in_place_chart), for ``settle`` s."""
     deadline, quiet_since = time.time() + timeout, None
     while time.time() < deadline:
         app = page.locator('[data-testid="stApp"]')

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-T_FUNCS = {"t"}  # t(...) and ui.t(...)
+T_FUNCS = {"t"}  # t(...) and strings.t(...)
 LABEL_HELPERS = {"bound": 1, "bound_range": 0, "view": 1}  # ui helpers that pass this argument through t()
 _LABEL_FIRST = (
     "title header subheader markdown caption text info success warning error exception toast code latex "
@@ -45,7 +45,7 @@ class Hit:
 
 
 def app_files(pages: list[str]) -> list[Path]:
-    return [ROOT / "app.py", ROOT / "ui.py", *(ROOT / p for p in pages)]
+    return [ROOT / "app.py", *sorted((ROOT / "ui").glob("*.py")), *(ROOT / p for p in pages)]
 
 
 def _name(func: ast.expr) -> str:
@@ -114,7 +114,7 @@ def bypasses(path: Path) -> list[Hit]:
         if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
             continue
         name = node.func.attr
-        if name in LABEL_HELPERS and node.args:  # ui.bound(st.selectbox, "Label", "field", options=...)
+        if name in LABEL_HELPERS and node.args:  # links.bound(st.selectbox, "Label", "field", options=...)
             widget, args = _name(node.args[0]), []
         elif name in ELEMENTS:
             widget, args = name, [a for i, a in enumerate(node.args) if i in ELEMENTS[name]]

@@ -22,7 +22,13 @@ from cl_core.methods import METHODS
 from cl_core.runs import FINISHED, RunWriter, load_run
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
-PAGES = ["pages/start.py", "pages/data.py", "pages/train.py", "pages/embeddings.py", "pages/diagnostics.py"]
+PAGES = [
+    "app_pages/start.py",
+    "app_pages/data.py",
+    "app_pages/train.py",
+    "app_pages/embeddings.py",
+    "app_pages/diagnostics.py",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -53,7 +59,7 @@ def button(at: AppTest, text: str):
 
 
 def plotly_specs(at: AppTest) -> list[dict]:
-    """The figures of the page's charts in page order: st.plotly_chart's and ui.in_place_chart's."""
+    """The figures of the page's charts in page order: st.plotly_chart's and charts.in_place_chart's."""
     specs = []
     for node in at.main:
         if node.type == "plotly_chart":
@@ -88,7 +94,7 @@ def test_every_page_renders_without_runs(page):
 
 
 def test_pages_without_runs_offer_to_train_and_a_quick_demo():
-    for page in ("pages/embeddings.py", "pages/diagnostics.py"):
+    for page in ("app_pages/embeddings.py", "app_pages/diagnostics.py"):
         at = open_page(page)
         assert any("No training runs yet" in i.value for i in at.info)
         assert button(at, "Quick demo run")
@@ -101,10 +107,10 @@ def test_start_shows_the_device_the_tasks_and_a_picture(monkeypatch):
     import threading
 
     sys.path.insert(0, str(Path(APP).parent))
-    import ui
+    from ui import server
 
     imported = threading.Event()
-    monkeypatch.setattr(ui, "_torch_imported", lambda: imported)
+    monkeypatch.setattr(server, "_torch_imported", lambda: imported)
     threading.Timer(1.0, imported.set).start()
     t0 = time.perf_counter()
     at = open_page()
@@ -116,17 +122,21 @@ def test_start_shows_the_device_the_tasks_and_a_picture(monkeypatch):
 
 
 def test_the_app_imports_no_torch_until_a_page_needs_it():
-    """ui.py and what it imports stay torch-free: a fresh server's first page (Start) must not wait ~1.5 s for it."""
+    """The ui package and what it imports stay torch-free: a fresh server's first page (Start) must not wait ~1.5 s
+    for it."""
     import subprocess
     import sys
 
-    code = "import sys; sys.path.insert(0, '.'); import ui; print(sorted({'torch', 'sklearn'} & set(sys.modules)))"
+    mods = ", ".join(f"ui.{p.stem}" for p in sorted((Path(APP).parent / "ui").glob("*.py")) if p.stem != "__init__")
+    code = (
+        f"import sys; sys.path.insert(0, '.'); import {mods}; print(sorted({{'torch', 'sklearn'}} & set(sys.modules)))"
+    )
     out = subprocess.run([sys.executable, "-c", code], cwd=Path(APP).parent, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
 
 def test_data_page_exposes_every_augmentation_knob_and_carries_them_to_the_config():
-    at = open_page("pages/data.py")
+    at = open_page("app_pages/data.py")
     keys = " ".join(str(w.key) for w in [*at.slider, *at.select_slider])
     missing = [f.name for f in dataclasses.fields(AugmentConfig) if f"augment.{f.name}" not in keys]
     assert missing == []
@@ -150,7 +160,7 @@ def test_an_uploaded_zip_of_class_folders_becomes_the_data_set(monkeypatch, tmp_
                 Image.new("RGB", (20, 20), colour).save(png, "PNG")
                 z.writestr(f"pets/{c}/{i}.png", png.getvalue())
         z.writestr("pets/notes.txt", "not an image")
-    at = open_page("pages/data.py")
+    at = open_page("app_pages/data.py")
     at.selectbox(key="w.data.source").set_value("upload").run()
     at.get("file_uploader")[0].set_value(("pets.zip", buf.getvalue(), "application/zip")).run()
     assert problems(at) == []
@@ -160,7 +170,7 @@ def test_an_uploaded_zip_of_class_folders_becomes_the_data_set(monkeypatch, tmp_
 
 
 def test_train_page_draws_each_methods_switches_from_the_registry():
-    at = open_page("pages/train.py")
+    at = open_page("app_pages/train.py")
     for name, cls in METHODS.items():
         at.selectbox(key="method_picker").set_value(name).run()
         assert problems(at) == [], name
@@ -174,7 +184,7 @@ def test_train_page_draws_each_methods_switches_from_the_registry():
 
 
 def test_a_bad_setting_shows_an_error_naming_the_field_and_starts_nothing(runs_dir):
-    at = open_page("pages/train.py")
+    at = open_page("app_pages/train.py")
     at.selectbox(key="method_picker").set_value("moco").run()
     at.number_input(key="w.method.options.queue_size").set_value(1000).run()  # not a multiple of the batch size
     button(at, "Start training").click().run()
@@ -188,7 +198,7 @@ def test_failed_and_stopped_runs_say_what_happened_and_what_to_do(runs_dir):
     stopped = RunWriter(runs_dir / "20260101-000001-simclr-stoppd", cfg)
     stopped.set_status("stopped", "Stopped by request at step 5.")
     (stopped.path / "checkpoint.pt").write_bytes(b"")
-    at = open_page("pages/train.py")
+    at = open_page("app_pages/train.py")
     at.session_state["run_id"] = "20260101-000000-simclr-failed"
     at.run()
     assert any("NaN at step 7" in e.value and "start a new run" in e.value for e in at.error)
@@ -199,9 +209,9 @@ def test_failed_and_stopped_runs_say_what_happened_and_what_to_do(runs_dir):
 
 
 def test_a_short_training_from_train_is_shown_live_then_on_embeddings_and_diagnostics(runs_dir):
-    at = open_page("pages/data.py")
+    at = open_page("app_pages/data.py")
     at.number_input(key="w.data.probe_size").set_value(64).run()
-    at.switch_page("pages/train.py").run()
+    at.switch_page("app_pages/train.py").run()
     start_tiny_training(at, snapshots=2)
     assert problems(at) == []
     (run_dir,) = runs_dir.iterdir()
@@ -217,7 +227,7 @@ def test_a_short_training_from_train_is_shown_live_then_on_embeddings_and_diagno
     assert len(plotly_specs(at)) == 3  # loss, rank & std, similarity matrix
     assert button(at, "Continue")
 
-    at.switch_page("pages/embeddings.py").run()
+    at.switch_page("app_pages/embeddings.py").run()
     assert problems(at) == []
     scatter, sim, hist = plotly_specs(at)
     assert sum(n_values(tr["x"]) for tr in scatter["data"]) == 64 and sim["data"][0]["type"] == "heatmap"
@@ -227,7 +237,7 @@ def test_a_short_training_from_train_is_shown_live_then_on_embeddings_and_diagno
     at.toggle(key="emb_play").set_value(True).run()
     assert len(plotly_specs(at)[0]["frames"]) == len(run.snapshot_steps())
 
-    at.switch_page("pages/diagnostics.py").run()
+    at.switch_page("app_pages/diagnostics.py").run()
     assert problems(at) == [] and len(plotly_specs(at)) == 6
     loss = next(m for m in at.metric if m.label == "NT-Xent loss").value
     at.select_slider(key="wi_t").set_value(0.01).run()
@@ -240,8 +250,8 @@ def test_embeddings_show_pca_while_a_slow_layout_is_computed_in_the_background(r
     import sys
 
     sys.path.insert(0, str(Path(APP).parent))
-    import ui
     from cl_core.presets import preset_config
+    from ui import background
 
     w = RunWriter(runs_dir / "20260101-000000-simclr-tsne", preset_config("simclr", "digits").to_dict())
     rng = np.random.default_rng(0)
@@ -265,10 +275,10 @@ def test_embeddings_show_pca_while_a_slow_layout_is_computed_in_the_background(r
 
     at = AppTest.from_file(APP, default_timeout=60)
     at.query_params.update(projection="tsne", run="20260101-000000-simclr-tsne")  # never asks for a UMAP
-    at.run().switch_page("pages/embeddings.py").run()
+    at.run().switch_page("app_pages/embeddings.py").run()
     assert not at.exception and any("Computing the t-SNE layout" in i.value for i in at.info)
     assert any("PCA of 60 probe images at step 10" in m.value for m in at.markdown)
-    job = ui.projection_pending(str(w.path), (5, 10), "features", "tsne", 2)
+    job = background.projection_pending(str(w.path), (5, 10), "features", "tsne", 2)
     if job is not None:  # still computing both steps in the worker
         job.result(timeout=60)
     from cl_core import projection
@@ -289,7 +299,7 @@ def test_a_new_layout_request_cancels_the_queued_ones_but_not_the_running_one(mo
     import threading
 
     sys.path.insert(0, str(Path(APP).parent))
-    import ui
+    from ui import background, session
 
     release, started, done = threading.Event(), threading.Event(), []
 
@@ -299,25 +309,25 @@ def test_a_new_layout_request_cancels_the_queued_ones_but_not_the_running_one(mo
             release.wait(30)
             done.append(steps)
 
-    monkeypatch.setattr(ui, "_projections_uncached", slow)
-    drain = ui.projection_pending("run-drain", (0,), "features", "umap", 2)  # after what earlier tests queued
+    monkeypatch.setattr(background, "_projections_uncached", slow)
+    drain = background.projection_pending("run-drain", (0,), "features", "umap", 2)  # after what earlier tests queued
     if drain is not None:
         drain.result(timeout=120)
-    a = ui.projection_pending("run-x", (1,), "features", "umap", 2)
+    a = background.projection_pending("run-x", (1,), "features", "umap", 2)
     assert started.wait(10)  # the worker is busy with a
-    b = ui.projection_pending("run-x", (1, 2), "features", "umap", 2)
-    monkeypatch.setattr(ui, "owner", lambda: "another session")
-    other = ui.projection_pending("run-x", (2,), "features", "umap", 2)
+    b = background.projection_pending("run-x", (1, 2), "features", "umap", 2)
+    monkeypatch.setattr(session, "owner", lambda: "another session")
+    other = background.projection_pending("run-x", (2,), "features", "umap", 2)
     assert not b.cancelled(), "another session's request leaves this session's queue alone"
     monkeypatch.undo()  # this session again (and the real _projections_uncached: set it back)
-    monkeypatch.setattr(ui, "_projections_uncached", slow)
-    c = ui.projection_pending("run-x", (1, 2, 3), "features", "umap", 2)
+    monkeypatch.setattr(background, "_projections_uncached", slow)
+    c = background.projection_pending("run-x", (1, 2, 3), "features", "umap", 2)
     assert b.cancelled() and not a.cancelled() and not other.cancelled() and not c.done()
     release.set()
     c.result(timeout=10)
     assert done == [(1,), (2,), (1, 2, 3)]  # b never ran
-    assert ui.projection_pending("run-x", (1, 2, 3), "features", "umap", 2) is None  # done: answered at once
-    again = ui.projection_pending("run-x", (1, 2), "features", "umap", 2)  # b asked again: queued anew
+    assert background.projection_pending("run-x", (1, 2, 3), "features", "umap", 2) is None  # done: answered at once
+    again = background.projection_pending("run-x", (1, 2), "features", "umap", 2)  # b asked again: queued anew
     assert again is not None and again is not b
     again.result(timeout=10)
 
@@ -328,11 +338,11 @@ def test_the_runs_folder_comes_from_the_environment(runs_dir):
 
 
 def test_the_quick_demo_starts_a_run_that_stop_ends_and_continue_offers_to_extend(runs_dir):
-    at = open_page("pages/embeddings.py")
+    at = open_page("app_pages/embeddings.py")
     button(at, "Quick demo run").click().run()
     (run_dir,) = runs_dir.iterdir()
     assert at.session_state["run_id"] == run_dir.name and load_run(run_dir).config["train"]["seconds"] == 20
-    at.switch_page("pages/train.py").run()
+    at.switch_page("app_pages/train.py").run()
     button(at, "Stop").click().run()
     assert problems(at) == []
     assert wait_finished(run_dir) == "stopped"

@@ -1,7 +1,7 @@
 """The real app in headless Chromium: every page, a short training, the sliders; screenshots go to docs/.
 
 The tests share one server and one browser session and run in file order (Train before Embeddings, the
-sweep before Compare, 中文 last). Each page of ui.PAGES leaves a screenshot, docs/page-<file name>.png.
+sweep before Compare, 中文 last). Each page of session.PAGES leaves a screenshot, docs/page-<file name>.png.
 Without Chromium they are skipped, unless CL_REQUIRE_BROWSER=1 (CI), where that is a failure.
 """
 
@@ -26,8 +26,7 @@ from browser_harness import (
 )
 from test_i18n import english_words
 
-import i18n
-import ui
+from ui import i18n, session
 
 pytestmark = pytest.mark.browser
 STARTED = time.time()
@@ -316,8 +315,8 @@ def test_in_chinese_no_english_ui_text_is_left_on_the_main_pages(page):
 def test_every_page_left_a_fresh_screenshot():
     stale = [
         name
-        for name in (p.removeprefix("pages/").removesuffix(".py") for p in ui.PAGES)
+        for name in (p.removeprefix("app_pages/").removesuffix(".py") for p in session.PAGES)
         if not (ROOT / "docs" / f"page-{name}.png").is_file()
         or (ROOT / "docs" / f"page-{name}.png").stat().st_mtime < STARTED
     ]
-    assert stale == [], "each page in ui.PAGES needs a screenshot step in this walk"
+    assert stale == [], "each page in session.PAGES needs a screenshot step in this walk"

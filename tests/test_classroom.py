@@ -52,7 +52,7 @@ def make_run(runs: Path, run_id: str, owner: str | None) -> None:
 
 def test_train_widgets_stop_at_the_servers_caps(home, monkeypatch):
     use_settings(home, monkeypatch, "max_batch_size = 64\nmax_seconds_per_run = 30\n")
-    at = open_page("pages/train.py")
+    at = open_page("app_pages/train.py")
     batch = at.select_slider(key="w.train.batch_size")
     assert batch.options[-1] == "64" and batch.value == 64
     seconds = at.number_input(key="w.train.seconds")
@@ -61,7 +61,7 @@ def test_train_widgets_stop_at_the_servers_caps(home, monkeypatch):
 
 def test_a_bad_settings_key_is_reported_and_the_app_runs_with_its_default(home, monkeypatch):
     use_settings(home, monkeypatch, "max_batch_size = 1\n")
-    at = open_page("pages/train.py")
+    at = open_page("app_pages/train.py")
     assert not at.exception
     assert any("max_batch_size" in w.value and "keeps its default" in w.value for w in at.sidebar.warning)
     assert at.select_slider(key="w.train.batch_size").options[-1] == "2048"
@@ -69,7 +69,7 @@ def test_a_bad_settings_key_is_reported_and_the_app_runs_with_its_default(home, 
 
 def test_an_upload_over_the_limit_is_refused_even_past_the_widget(home, monkeypatch):
     use_settings(home, monkeypatch, "max_upload_mb = 1\n")
-    at = open_page("pages/data.py")
+    at = open_page("app_pages/data.py")
     at.selectbox(key="w.data.source").set_value("upload").run()
     big = io.BytesIO()
     with zipfile.ZipFile(big, "w") as z:
@@ -85,7 +85,7 @@ def test_in_private_mode_a_session_sees_none_of_the_other_runs(home, monkeypatch
     use_settings(home, monkeypatch, f"private = {str(private).lower()}\n")
     make_run(home / "runs", OTHERS, owner="another session")
     make_run(home / "runs", CLI, owner=None)
-    at = open_page("pages/train.py")
+    at = open_page("app_pages/train.py")
     assert len(at.sidebar.selectbox[0].options) == (0 if private else 2)
     assert (at.session_state["run_id"] is None) == private
     assert any(w.key == "runs_dir" for w in at.sidebar.text_input) != private  # the runs folder is fixed
@@ -100,7 +100,7 @@ def test_without_local_folders_neither_the_runs_folder_nor_a_data_folder_can_be_
     home, monkeypatch, local_folders
 ):
     use_settings(home, monkeypatch, f"local_folders = {str(local_folders).lower()}\n")
-    at = open_page("pages/data.py")
+    at = open_page("app_pages/data.py")
     assert any(w.key == "runs_dir" for w in at.sidebar.text_input) == local_folders
     assert ("A folder of images on this computer…" in at.selectbox(key="w.data.source").options) == local_folders
     assert not at.exception
@@ -114,14 +114,14 @@ def test_a_run_id_in_the_address_opens_another_sessions_run_only_outside_private
     at = AppTest.from_file(APP, default_timeout=60)
     at.query_params["run"] = OTHERS
     at.run()
-    at.switch_page("pages/train.py").run()
+    at.switch_page("app_pages/train.py").run()
     assert (OTHERS in [c.value for c in at.caption]) != private and not at.exception
 
 
 def test_in_private_mode_a_session_lists_and_opens_the_run_it_started(home, monkeypatch):
     use_settings(home, monkeypatch, "private = true\n")
     make_run(home / "runs", OTHERS, owner="another session")
-    at = open_page("pages/train.py")
+    at = open_page("app_pages/train.py")
     start_tiny_training(at, snapshots=1)
     mine = at.session_state["run_id"]
     assert mine and mine != OTHERS and not at.exception
@@ -129,19 +129,19 @@ def test_in_private_mode_a_session_lists_and_opens_the_run_it_started(home, monk
     while json.loads((home / "runs" / mine / "status.json").read_text())["state"] not in FINISHED:
         assert time.time() < end, "the run did not finish"
         time.sleep(0.3)
-    at.switch_page("pages/train.py").run()  # (a plain rerun under AppTest leaves the sidebar out of its tree)
+    at.switch_page("app_pages/train.py").run()  # (a plain rerun under AppTest leaves the sidebar out of its tree)
     assert len(at.sidebar.selectbox[0].options) == 1 and mine in [c.value for c in at.caption]
-    at.switch_page("pages/diagnostics.py").run()
+    at.switch_page("app_pages/diagnostics.py").run()
     assert not at.exception and at.session_state["run_id"] == mine
 
 
 def test_runs_with_the_same_label_get_distinct_labels_in_the_run_picker(home):
-    import ui
     from cl_core.runs import list_runs
+    from ui import widgets
 
     make_run(home / "runs", OTHERS, owner=None)
     make_run(home / "runs", CLI, owner=None)
     runs = list_runs(home / "runs")
-    assert ui.run_label(runs[0]) == ui.run_label(runs[1])  # same minute, method, data set and state
-    labels = ui.run_labels(runs)  # a selectbox sends back the label: one label for two runs picks the wrong one
+    assert widgets.run_label(runs[0]) == widgets.run_label(runs[1])  # same minute, method, data set and state
+    labels = widgets.run_labels(runs)  # a selectbox sends back the label: one label for two runs picks the wrong one
     assert len(set(labels.values())) == 2 and all(run_id in label for run_id, label in labels.items())

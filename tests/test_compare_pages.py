@@ -30,7 +30,7 @@ def open_page(page: str, **state) -> AppTest:
     return at
 
 
-@pytest.mark.parametrize("page", ["pages/compare.py", "pages/sweeps.py"])
+@pytest.mark.parametrize("page", ["app_pages/compare.py", "app_pages/sweeps.py"])
 def test_the_pages_render_without_runs(page):
     at = open_page(page)
     assert problems(at) == [] and at.title
@@ -40,7 +40,7 @@ def test_compare_shows_the_preselected_runs_overlaid_with_their_differences_high
     fake_run(runs_dir, "run-a", knn=0.4, chance=4.0, temperature=0.1)
     fake_run(runs_dir, "run-b", knn=0.6, chance=5.0, temperature=0.5)
     fake_run(runs_dir, "run-c")
-    at = open_page("pages/compare.py", compare_ids=["run-a", "run-b"])
+    at = open_page("app_pages/compare.py", compare_ids=["run-a", "run-b"])
     assert problems(at) == []
     assert at.multiselect(key="compare_picker").value == ["run-a", "run-b"]
     loss, knn, au = plotly_specs(at)
@@ -61,7 +61,7 @@ def test_compare_shows_the_preselected_runs_overlaid_with_their_differences_high
 def test_a_two_value_sweep_completes_charts_two_points_and_opens_in_compare(runs_dir):
     cfg = tiny_config(steps=3, batch_size=16)
     cfg.train.snapshots = 1
-    at = open_page("pages/sweeps.py", cfg=cfg)
+    at = open_page("app_pages/sweeps.py", cfg=cfg)
     at.selectbox(key="sweep_param").set_value("method.temperature").run()
     at.text_input(key="sweep_values.method.temperature").set_value("0.1, 0.5").run()
     button(at, "Launch the sweep").click().run()
@@ -93,7 +93,7 @@ def test_the_lessons_compare_try_next_opens_compare_with_the_lessons_runs(runs_d
     fake_run(runs_dir, "run-b", temperature=0.5)
     fake_run(runs_dir, "run-c")
     started = {"mode": "fast", "ids": {"a": "run-a", "b": "run-b"}}
-    at = open_page("pages/lessons.py", **{"lesson.tiny.runs": started, "lesson.tiny.prediction": 0})
+    at = open_page("app_pages/lessons.py", **{"lesson.tiny.runs": started, "lesson.tiny.prediction": 0})
     assert not at.exception  # (a claim that does not hold on these made-up runs is an error box, on purpose)
     button(at, "Compare the runs side by side").click().run()
     assert problems(at) == [] and at.title[0].value == "Compare runs"
@@ -102,5 +102,5 @@ def test_the_lessons_compare_try_next_opens_compare_with_the_lessons_runs(runs_d
 
 def test_train_shows_a_run_whose_snapshot_rows_lack_some_diagnostics(runs_dir):
     fake_run(runs_dir, "run-a")  # snapshot rows with kNN and alignment only: an older or a partial run
-    at = open_page("pages/train.py", run_id="run-a")
+    at = open_page("app_pages/train.py", run_id="run-a")
     assert problems(at) == [] and plotly_specs(at)

@@ -1,4 +1,4 @@
-"""English and Simplified Chinese: every key has a translation, no string bypasses ui.t, cl_core's messages and
+"""English and Simplified Chinese: every key has a translation, no string bypasses strings.t, cl_core's messages and
 figures come out in Chinese, and every page in Chinese shows no English beyond the standard names."""
 
 from __future__ import annotations
@@ -17,14 +17,15 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # i18n and ui live beside app.py
+sys.path.insert(0, str(ROOT))  # the ui package lives beside app.py
 
 import i18n_scan as scan  # noqa: E402 - tests/ is on sys.path under pytest
 
-import i18n  # noqa: E402
-import ui  # noqa: E402
 from cl_core import figures  # noqa: E402
 from cl_core.config import Config, ConfigError  # noqa: E402
+from ui import data, i18n, session  # noqa: E402
+
+ZH = i18n.TABLES["zh"]
 
 APP = str(ROOT / "app.py")
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -59,8 +60,8 @@ def zh(text: str) -> str:
 
 
 def test_every_key_given_to_t_has_a_chinese_entry_with_the_same_placeholders():
-    files = scan.app_files(list(ui.PAGES))
-    assert [str(f) for f in files if not f.exists()] == [], "ui.PAGES names a page file that does not exist"
+    files = scan.app_files(list(session.PAGES))
+    assert [str(f) for f in files if not f.exists()] == [], "session.PAGES names a page file that does not exist"
     keys, dynamic = [], []
     for f in files:
         k, d = scan.t_keys(f)
@@ -68,19 +69,19 @@ def test_every_key_given_to_t_has_a_chinese_entry_with_the_same_placeholders():
         dynamic += d
     assert [str(h) for h in dynamic] == [], "make these keys static so that this scan can see them"
     assert len(keys) > 150, "the scan finds the app's strings"
-    keys += [scan.Hit("ui.PAGES", 0, title) for title, _ in ui.PAGES.values()]
-    keys += [scan.Hit("ui.DATASET_TITLES", 0, title) for title in ui.DATASET_TITLES.values()]
-    keys += [scan.Hit("ui.TEXTS", 0, key) for key in ui.TEXTS]
-    missing = sorted({str(h) for h in keys if h.text not in i18n.ZH})
-    assert missing == [], f"{len(missing)} keys have no Chinese entry in i18n.ZH"
+    keys += [scan.Hit("session.PAGES", 0, title) for title, _ in session.PAGES.values()]
+    keys += [scan.Hit("data.DATASET_TITLES", 0, title) for title in data.DATASET_TITLES.values()]
+    keys += [scan.Hit("i18n.TEXTS", 0, key) for key in i18n.TEXTS]
+    missing = sorted({str(h) for h in keys if h.text not in ZH})
+    assert missing == [], f"{len(missing)} keys have no Chinese entry in ZH"
 
 
 def test_each_chinese_entry_has_the_placeholders_of_its_english_text():
     bad = [
-        key for key, text in i18n.ZH.items() if sorted(i18n.fields(ui.TEXTS.get(key, key))) != sorted(i18n.fields(text))
+        key for key, text in ZH.items() if sorted(i18n.fields(i18n.TEXTS.get(key, key))) != sorted(i18n.fields(text))
     ]
     assert bad == []
-    untranslated = [k for k, v in i18n.ZH.items() if not CJK.search(v) and english_words(v)]
+    untranslated = [k for k, v in ZH.items() if not CJK.search(v) and english_words(v)]
     assert untranslated == [], "entries whose Chinese still holds English words"
 
 
@@ -89,9 +90,9 @@ def test_each_chinese_entry_has_the_placeholders_of_its_english_text():
 
 def test_no_string_with_letters_reaches_a_streamlit_call_without_t():
     """Only standard names (i18n.STANDARD_NAMES, such as the optimizers adamw, sgd, lars) may pass untranslated."""
-    hits = [h for f in scan.app_files(list(ui.PAGES)) if f.exists() for h in scan.bypasses(f)]
+    hits = [h for f in scan.app_files(list(session.PAGES)) if f.exists() for h in scan.bypasses(f)]
     bad = [str(h) for h in hits if english_words(h.text)]
-    assert bad == [], "pass these through t() (and add them to i18n.ZH)"
+    assert bad == [], "pass these through t() (and add them to ZH)"
 
 
 def test_the_scan_catches_a_bypass_and_a_dynamic_key(tmp_path):
@@ -101,7 +102,7 @@ def test_the_scan_catches_a_bypass_and_a_dynamic_key(tmp_path):
         "st.button('Go')\ncol.metric(t('Loss'), 1, help='Lower is better')\n"
         "st.radio(t('Pick'), ['a', 'b'], format_func=lambda x: f'{x}-D')\nst.caption(t(f'{n} images'))\n"
         "st.markdown(t('fine'))\nst.selectbox(t('Opt'), ['adamw', 'sgd'])\n"
-        "ui.view(st.toggle, 'Play', 'play', False, 'play', help='Loops')\n"  # a label helper: its label is a key
+        "links.view(st.toggle, 'Play', 'play', False, 'play', help='Loops')\n"  # a label helper: its label is a key
     )
     hits = [h.text for h in scan.bypasses(src)]
     assert sorted(hits) == sorted(["Go", "Lower is better", "-D", "adamw", "sgd", "Loops"])
@@ -144,7 +145,7 @@ def assert_translates(messages: list[str]) -> None:
 def test_every_template_round_trips_through_the_matcher():
     """Fill each template with distinct values: the matcher finds that template and fills in the Chinese one."""
     checked = 0
-    for en, text in i18n.ZH.items():
+    for en, text in ZH.items():
         parts = list(string.Formatter().parse(en))
         names = [name for _, name, _, _ in parts if name is not None]
         if not names or "%{" in en or len(re.findall(r"[A-Za-z]", "".join(p[0] for p in parts))) < 2:
@@ -450,7 +451,7 @@ def leftover_english(at: AppTest, helps: bool = False) -> list[tuple[str, list[s
     return [(s, w) for s in texts if (w := english_words(s))]
 
 
-@pytest.mark.parametrize("page", list(ui.PAGES))
+@pytest.mark.parametrize("page", list(session.PAGES))
 def test_every_page_in_chinese_renders_and_shows_no_english_beyond_standard_names(zh_app, page):
     at = zh_app(page)
     assert at.session_state["lang"] == "zh"
@@ -462,7 +463,7 @@ def test_every_page_in_chinese_renders_and_shows_no_english_beyond_standard_name
 def test_train_in_chinese_shows_each_methods_switches_and_help_in_chinese(zh_app):
     from cl_core.methods import METHODS
 
-    at = zh_app("pages/train.py")
+    at = zh_app("app_pages/train.py")
     for name in METHODS:
         at.selectbox(key="method_picker").set_value(name).run()
         assert not at.exception and leftover_english(at, helps=True) == [], name
@@ -484,7 +485,7 @@ def test_the_sidebar_switch_changes_the_language_and_the_url(run_folder, monkeyp
     language_switch(at).set_value("zh").run()
     assert at.session_state["lang"] == "zh" and at.title[0].value == "🧲 对比学习探索器"
     assert at.query_params["lang"] in ("zh", ["zh"])
-    at.switch_page("pages/train.py").run()
+    at.switch_page("app_pages/train.py").run()
     assert at.title[0].value == "训练" and at.query_params["lang"] in ("zh", ["zh"])
 
     at = AppTest.from_file(APP, default_timeout=90)  # a link with ?lang=zh opens in Chinese; English drops it
@@ -493,3 +494,69 @@ def test_the_sidebar_switch_changes_the_language_and_the_url(run_folder, monkeyp
     assert at.title[0].value == "🧲 对比学习探索器" and language_switch(at).value == "zh"
     language_switch(at).set_value("en").run()
     assert at.title[0].value == "🧲 Contrastive Learning Explorer" and "lang" not in at.query_params
+
+
+@pytest.fixture
+def toy_language(tmp_path):
+    """ui/locales/ plus one file, eo.json, that translates a few texts: what a translator adds for a language."""
+    folder = tmp_path / "locales"
+    folder.mkdir()
+    for f in i18n.LOCALES.glob("*.json"):
+        (folder / f.name).write_text(f.read_text(encoding="utf-8"), encoding="utf-8")
+    toy = {
+        "@language": "Esperanto",
+        "🧲 Contrastive Learning Explorer": "🧲 Esploranto de kontrasta lernado",
+        "Train": "Trejnado",
+        "{n} runs": "{n} trejnadoj",
+    }
+    (folder / "eo.json").write_text(json.dumps(toy, ensure_ascii=False), encoding="utf-8")
+    (folder / "broken.json").write_text("{not json", encoding="utf-8")  # skipped, never fatal
+    i18n.use_locales(folder)
+    yield toy
+    i18n.use_locales(i18n.LOCALES)
+
+
+def test_a_third_language_is_one_added_file_and_falls_back_to_english_where_it_has_no_entry(toy_language):
+    assert i18n.LANGS == {"en": "English", "eo": "Esperanto", "zh": "中文"}
+    assert i18n.translate("Train", "eo") == "Trejnado"
+    assert i18n.translate("7 runs", "eo") == "7 trejnadoj"  # its templates are matched as Chinese ones are
+    assert i18n.translate("Diagnostics", "eo") == "Diagnostics"  # no entry: English
+    assert i18n.translate("intro", "eo") == "intro"  # a text id: t() then takes en.json's English
+    assert "broken" not in i18n.LANGS
+
+
+def test_the_app_offers_a_toy_language_from_its_file_and_shows_english_where_it_lacks_a_text(
+    toy_language, run_folder, monkeypatch
+):
+    monkeypatch.setenv("CL_RUNS_DIR", str(run_folder))
+    monkeypatch.setenv("CL_UMAP_WARMUP", "0")
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.query_params["lang"] = "eo"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert list(language_switch(at).options) == ["English", "Esperanto", "中文"]
+    assert at.title[0].value == "🧲 Esploranto de kontrasta lernado"
+    assert any(i18n.TEXTS["intro"][:40] in m.value for m in at.markdown)  # no eo entry: the English intro
+
+
+@pytest.mark.parametrize(
+    ("tags", "lang"),
+    [
+        ("zh-CN", "zh"),
+        ("zh", "zh"),
+        ("ZH_tw", "zh"),
+        ("en-GB", "en"),
+        ("fr-FR,zh;q=0.8", "zh"),
+        ("de", None),
+        ("", None),
+    ],
+)
+def test_a_browsers_language_picks_the_table_of_that_language(tags, lang):
+    assert i18n.match_language(tags) == lang
+
+
+def test_every_table_is_a_flat_json_object_of_strings_named_in_its_own_language():
+    for path in i18n.LOCALES.glob("*.json"):
+        table = json.loads(path.read_text(encoding="utf-8"))
+        assert all(isinstance(k, str) and isinstance(v, str) for k, v in table.items()), path.name
+        assert table.get(i18n.NAME_KEY), f"{path.name} has no {i18n.NAME_KEY}"

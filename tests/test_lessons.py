@@ -134,7 +134,12 @@ BROKEN = {
     "unknown_setting": (lambda s: s.replace('"train.width" = 4', '"train.speed" = 4'), "train.speed"),
     "bad_option_mix": (lambda s: s.replace('"augment.jitter_p" = 0.0', 'positive = "self"'), "mask_self"),
     "unknown_method": (lambda s: s.replace('method = "simclr"', 'method = "simclrr"', 1), "simclrr"),
-    "missing_zh": (lambda s: s.replace(', zh = "小课"', ""), "title"),
+    "missing_en": (lambda s: s.replace('en = "Tiny", ', ""), "title: expected a table of language = text"),
+    "empty_zh": (lambda s: s.replace('zh = "小课"', 'zh = ""'), "title.zh: expected non-empty text"),
+    "blank_choice_zh": (lambda s: s.replace('zh = "否"', 'zh = "  "'), "choices[1].choice.zh"),
+    "not_text_zh": (lambda s: s.replace('zh = "小课"', "zh = 3"), "title.zh"),
+    "bad_language_code": (lambda s: s.replace('zh = "小课"', 'ZH = "小课"'), "title: 'ZH' is not a language code"),
+    "language_code_with_space": (lambda s: s.replace('zh = "小课"', '"zh cn" = "小课"'), "'zh cn'"),
     "missing_budget": (lambda s: s.replace("[budget]\nsteps = 20\nfast_steps = 5\ntest_steps = 3\n", ""), "budget"),
     "zero_steps": (lambda s: s.replace("test_steps = 3", "test_steps = 0"), "test_steps"),
     "unknown_figure": (lambda s: s.replace('"loss", "knn"', '"loss", "pie"'), "pie"),
@@ -160,6 +165,52 @@ def test_a_file_that_is_not_text_is_reported_not_raised(tmp_path):
     (tmp_path / "binary.toml").write_bytes(b"\xff\xfe\x00garbage")
     lessons, errors = L.load_lessons(tmp_path)
     assert [x.id for x in lessons] == ["good"] and errors[0].startswith("binary.toml")
+
+
+# An English-only lesson, as a teacher may write one: every zh text of GOOD removed.
+ENGLISH_ONLY = re.sub(r', zh = "[^"]*"', "", "\n".join(x for x in GOOD.splitlines() if not x.startswith("zh = ")))
+
+
+def test_the_bundled_lessons_are_package_data():
+    assert L.LESSONS_DIR.name == "library" and L.LESSONS_DIR.parent == ROOT / "cl_core" / "lessons"
+    assert (L.LESSONS_DIR / "augmentations.toml").is_file() and (L.LESSONS_DIR.parent / "README.md").is_file()
+
+
+def test_an_english_only_lesson_loads_and_every_language_falls_back_to_english(tmp_path):
+    assert "zh" not in ENGLISH_ONLY and CJK.search(ENGLISH_ONLY) is None
+    write(tmp_path, "english", ENGLISH_ONLY)
+    lessons, errors = L.load_lessons(tmp_path)
+    assert errors == [] and [x.id for x in lessons] == ["english"]
+    lesson = lessons[0]
+    assert set(lesson.title) == {"en"}
+    assert L.text(lesson.title, "zh") == "Tiny" and L.text(lesson.question, "zh") == "Does jitter matter on digits?"
+    assert [L.text(c, "zh") for c in lesson.choices] == ["yes", "no"]
+    assert L.text(lesson.run("a").label, "zh") == "a" and L.text(lesson.run("b").label, "zh") == "no jitter"
+    assert L.text(lesson.try_next[0].label, "fr") == "Train it"
+    assert L.text(lesson.prompt, "zh") == "你预计会看到什么？"  # the default prompt has Chinese ...
+    assert L.text(lesson.prompt, "fr") == "What do you expect?"  # ... and falls back to English otherwise
+    own = L.load_lesson(write(tmp_path / "own", "own", 'prompt = { en = "Guess!" }\n' + ENGLISH_ONLY))
+    assert L.text(own.prompt, "zh") == "Guess!"
+
+
+def test_an_english_only_lesson_runs_headless_and_reports_in_any_language(tmp_path):
+    lesson = L.load_lesson(write(tmp_path, "english", ENGLISH_ONLY))
+    result = L.run_lesson(lesson, tmp_path / "out", mode="test", lang="zh", log=lambda s: None)
+    assert set(result.runs) == {"a", "b"} and all(r.state == "completed" for r in result.runs.values())
+    assert result.claims[0].held is True
+    html = result.report.read_text(encoding="utf-8")
+    assert "Tiny (test mode)" in html and "Does jitter matter on digits?" in html
+
+
+def test_a_third_language_is_accepted_and_shown_with_english_for_what_it_lacks(tmp_path):
+    three = GOOD.replace('zh = "小课" }', 'zh = "小课", fr = "Petit", pt-BR = "Pequeno" }').replace(
+        'zh = "是"', 'zh = "是"\nfr = "oui"'
+    )
+    lesson = L.load_lesson(write(tmp_path, "three", three))
+    assert L.text(lesson.title, "fr") == "Petit" and L.text(lesson.title, "pt-BR") == "Pequeno"
+    assert L.text(lesson.title, "zh") == "小课" and L.text(lesson.title, "de") == "Tiny"
+    assert [L.text(c, "fr") for c in lesson.choices] == ["oui", "no"]
+    assert L.text(lesson.question, "fr") == "Does jitter matter on digits?"
 
 
 def test_lesson_config_applies_preset_then_settings_then_test_settings_then_run_settings_then_steps(tmp_path):

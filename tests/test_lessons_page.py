@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from cl_core import lessons as L
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGE = str(ROOT / "pages" / "lessons.py")
+PAGE = str(ROOT / "app_pages" / "lessons.py")
 sys.path.insert(0, str(ROOT))  # the page imports ui from the app's folder
 from test_lessons import GOOD  # noqa: E402 - tests/ is on sys.path under pytest
 

@@ -67,7 +67,7 @@ def widget_labels(at: AppTest, where=None) -> set[str]:
 
 
 def test_a_link_restores_the_train_settings_and_keeps_other_parameters():
-    at = open_link("pages/train.py", method="byol", lr="0.01", steps="300", predictor="false", utm="x")
+    at = open_link("app_pages/train.py", method="byol", lr="0.01", steps="300", predictor="false", utm="x")
     assert problems(at) == [] and warnings(at) == ""
     assert at.selectbox(key="method_picker").value == "byol"
     assert at.select_slider(key="w.train.lr").value == 0.01
@@ -92,7 +92,7 @@ def test_a_link_restores_the_train_settings_and_keeps_other_parameters():
 
 
 def test_a_link_restores_the_data_settings_and_the_gallery_seed():
-    at = open_link("pages/data.py", dataset="shapes", hue="0.3", flip_p="0.1", crop_scale_min="0.5", aug_seed="3")
+    at = open_link("app_pages/data.py", dataset="shapes", hue="0.3", flip_p="0.1", crop_scale_min="0.5", aug_seed="3")
     assert problems(at) == [] and warnings(at) == ""
     assert at.selectbox(key="w.data.source").value == "shapes"
     assert at.slider(key="w.augment.hue").value == 0.3
@@ -106,7 +106,7 @@ def test_a_link_restores_the_data_settings_and_the_gallery_seed():
 
 def test_bad_link_values_warn_naming_the_range_and_fall_back_to_the_defaults():
     at = open_link(
-        "pages/train.py", temperature="-1", batch_size="many", snapshots="500", method="nope", probe_pairs="16"
+        "app_pages/train.py", temperature="-1", batch_size="many", snapshots="500", method="nope", probe_pairs="16"
     )
     assert problems(at) == []
     text = warnings(at)
@@ -126,19 +126,19 @@ def test_an_unknown_or_escaping_run_id_is_ignored(trained, env):
     (outside / "config.json").write_text(json.dumps(tiny_config().to_dict()))
     real = next(trained.iterdir()).name
     for bad in ("no-such-run", "../outside", str(outside), "..", "%2e%2e"):
-        at = open_link("pages/diagnostics.py", trained, run=bad)
+        at = open_link("app_pages/diagnostics.py", trained, run=bad)
         assert problems(at) == [], bad
         assert "`run`" in warnings(at), bad
         assert at.session_state["run_id"] == real, bad  # the sidebar's default, the newest run
         assert at.query_params["run"] == real, bad
-    at = open_link("pages/diagnostics.py", trained, run=real)
+    at = open_link("app_pages/diagnostics.py", trained, run=real)
     assert warnings(at) == "" and at.session_state["run_id"] == real
 
 
 def test_a_link_restores_the_embeddings_and_diagnostics_views(trained):
     run = load_run(next(trained.iterdir()))
     first = run.snapshot_steps()[0]
-    at = open_link("pages/embeddings.py", trained, run=run.id, projection="pca", dims="3", space="projections")
+    at = open_link("app_pages/embeddings.py", trained, run=run.id, projection="pca", dims="3", space="projections")
     assert problems(at) == [] and warnings(at) == ""
     assert at.segmented_control(key="emb_method").value == "pca"
     assert at.segmented_control(key="emb_dim").value == 3
@@ -150,7 +150,7 @@ def test_a_link_restores_the_embeddings_and_diagnostics_views(trained):
     assert at.query_params["step"] == str(first)
 
     at = open_link(
-        "pages/diagnostics.py", trained, run=run.id, spectrum="projections", whatif_t="0.5", whatif_step=str(first)
+        "app_pages/diagnostics.py", trained, run=run.id, spectrum="projections", whatif_t="0.5", whatif_step=str(first)
     )
     assert problems(at) == [] and warnings(at) == ""
     assert at.segmented_control(key="diag_space").value == "projections"
@@ -159,14 +159,14 @@ def test_a_link_restores_the_embeddings_and_diagnostics_views(trained):
     at.slider(key="wi_m").set_value(0.3).run()
     assert at.query_params["whatif_m"] == "0.3" and at.query_params["whatif_t"] == "0.5"
 
-    at = open_link("pages/embeddings.py", trained, projection="umap3", step="12345")
+    at = open_link("app_pages/embeddings.py", trained, projection="umap3", step="12345")
     assert problems(at) == []
     assert "`projection`" in warnings(at) and "`step`" in warnings(at)
     assert at.segmented_control(key="emb_method").value == "umap"
 
 
 def test_changing_a_widget_puts_it_in_the_address_and_the_default_takes_it_out():
-    at = open_link("pages/train.py")
+    at = open_link("app_pages/train.py")
     assert at.query_params == {}
     at.select_slider(key="w.method.temperature").set_value(0.5).run()
     at.toggle(key="w.method.options.mask_self").set_value(False).run()
@@ -178,7 +178,7 @@ def test_changing_a_widget_puts_it_in_the_address_and_the_default_takes_it_out()
 
 
 def test_presentation_mode_shows_only_the_listed_controls_and_no_sidebar():
-    at = open_link("pages/train.py", present="1", show="temperature,start", temperature="0.5", lr="0.01")
+    at = open_link("app_pages/train.py", present="1", show="temperature,start", temperature="0.5", lr="0.01")
     assert problems(at) == []
     assert len(at.sidebar.children) == 0
     assert widget_labels(at) == {"Temperature T", "▶ Start training"}
@@ -192,7 +192,7 @@ def test_the_share_box_offers_a_presentation_link_of_the_visible_controls(traine
     at = AppTest.from_file(APP, default_timeout=60)
     at.session_state["runs_dir"] = str(trained)
     at.session_state["share.present"] = True  # the toggle on: after its first run AppTest runs a page without app.py
-    at.switch_page("pages/embeddings.py").run()
+    at.switch_page("app_pages/embeddings.py").run()
     assert problems(at) == []
     (box,) = at.sidebar.get("popover")
     assert "Share" in box.proto.popover.label

@@ -16,7 +16,7 @@ from cl_core.presets import preset_config
 from cl_core.runs import write_json
 from cl_core.sweep import SWEEP_FILE, suggest
 
-PLAYGROUND = "pages/playground.py"
+PLAYGROUND = "app_pages/playground.py"
 
 
 @pytest.fixture(autouse=True)
@@ -87,7 +87,7 @@ def test_a_compare_link_picks_its_runs_and_ignores_unknown_ones(tmp_path):
     runs = tmp_path / "runs"
     for name in ("run-a", "run-b", "run-c"):
         fake_run(runs, name)
-    at = open_link("pages/compare.py", runs="run-c,nope,run-a", normalise="true")
+    at = open_link("app_pages/compare.py", runs="run-c,nope,run-a", normalise="true")
     assert problems(at) == []
     assert "nope" in warnings(at) and "run-a" not in warnings(at)
     assert at.multiselect(key="compare_picker").value == ["run-c", "run-a"]
@@ -103,17 +103,17 @@ def test_a_sweeps_link_opens_its_sweep_and_metric(tmp_path):
         fake_run(runs, name, temperature=value)
         member = {"sweep": sweep, "param": "method.temperature", "value": value, "index": value > 0.1, "size": 2}
         write_json(runs / name / SWEEP_FILE, member)
-    at = open_link("pages/sweeps.py", sweep="sweep-1", metric="final_loss")
+    at = open_link("app_pages/sweeps.py", sweep="sweep-1", metric="final_loss")
     assert problems(at) == [] and warnings(at) == ""
     assert at.selectbox(key="sweep_picker").value == "sweep-1"
     assert at.segmented_control(key="sweep_metric").value == "final_loss"
     assert {"sweep": "sweep-1", "metric": "final_loss"}.items() <= at.query_params.items()
-    at = open_link("pages/sweeps.py", sweep="sweep-9")
+    at = open_link("app_pages/sweeps.py", sweep="sweep-9")
     assert "sweep" in warnings(at) and at.selectbox(key="sweep_picker").value == "sweep-2"  # the newest
 
 
 def test_a_sweeps_link_fills_in_its_values_and_another_setting_starts_from_suggestions():
-    at = open_link("pages/sweeps.py", param="method.temperature", values="0.3, 0.9")
+    at = open_link("app_pages/sweeps.py", param="method.temperature", values="0.3, 0.9")
     assert problems(at) == [] and warnings(at) == ""
     assert at.text_input(key="sweep_values.method.temperature").value == "0.3, 0.9"
     at.selectbox(key="sweep_param").set_value("train.lr").run()
@@ -122,7 +122,7 @@ def test_a_sweeps_link_fills_in_its_values_and_another_setting_starts_from_sugge
 
 
 def test_a_lessons_link_opens_its_lesson():
-    at = open_link("pages/lessons.py", lesson="collapse", budget="full")
+    at = open_link("app_pages/lessons.py", lesson="collapse", budget="full")
     assert problems(at) == [] and warnings(at) == ""
     assert at.selectbox(key="lesson.picked").value == "collapse"
     assert at.radio(key="lesson.collapse.mode").value == "full"

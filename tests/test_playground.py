@@ -144,7 +144,7 @@ def page(tmp_path, monkeypatch) -> AppTest:
     monkeypatch.setenv("CL_UMAP_WARMUP", "0")
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()
-    at.switch_page("pages/playground.py").run()
+    at.switch_page("app_pages/playground.py").run()
     return at
 
 

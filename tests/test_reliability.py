@@ -87,10 +87,10 @@ def test_a_run_killed_with_sigkill_reads_as_interrupted_and_stays_viewable(tmp_p
     monkeypatch.setenv("CL_UMAP_WARMUP", "0")
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.run()
-    at.switch_page("pages/train.py").run()
+    at.switch_page("app_pages/train.py").run()
     assert any("Interrupted" in w.value and "no checkpoint" in w.value for w in at.warning)
     assert not any("Continue" in b.label for b in at.button)  # nothing to continue from
-    at.switch_page("pages/embeddings.py").run()
+    at.switch_page("app_pages/embeddings.py").run()
     assert not at.exception and at.session_state["run_id"] == out.name
     assert len(plotly_specs(at)) >= 1  # the probe set at step 0, projected
 

@@ -19,7 +19,8 @@ from cl_core.trainer import train
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # ui lives beside app.py
-import ui  # noqa: E402
+from ui import runs as ui_runs  # noqa: E402
+from ui import widgets  # noqa: E402
 
 APP = str(ROOT / "app.py")
 CREATED = 1767225600.0  # 2026-01-01 00:00 UTC: one minute for both runs, and not today (the label has the date)
@@ -46,17 +47,17 @@ def twins(trained, tmp_path, monkeypatch) -> list:
         shutil.copytree(trained, runs / name)
         status = read_json(runs / name / "status.json")
         write_json(runs / name / "status.json", {**status, "created": CREATED})
-        out.append(ui.load(runs / name))
-    assert ui.run_label(out[0]) == ui.run_label(out[1])
+        out.append(ui_runs.load(runs / name))
+    assert widgets.run_label(out[0]) == widgets.run_label(out[1])
     return out
 
 
 def test_run_labels_tell_twins_apart_by_id_and_leave_other_labels_alone(twins, tmp_path):
-    labels = ui.run_labels(twins)
+    labels = widgets.run_labels(twins)
     assert len(set(labels.values())) == 2
-    assert all(labels[r.id] == f"{ui.run_label(r)} · {r.id}" for r in twins)
+    assert all(labels[r.id] == f"{widgets.run_label(r)} · {r.id}" for r in twins)
     other = fake_run(tmp_path / "other", "20260102-000000-moco-cccc")
-    assert ui.run_labels([twins[0], other]) == {r.id: ui.run_label(r) for r in (twins[0], other)}
+    assert widgets.run_labels([twins[0], other]) == {r.id: widgets.run_label(r) for r in (twins[0], other)}
 
 
 def picker(at: AppTest):
@@ -73,14 +74,14 @@ def test_picking_the_second_of_two_runs_with_the_same_label_shows_the_second(twi
         picker(at).set_value(run.id).run()
         assert not at.exception
         assert at.session_state["run_id"] == run.id and picker(at).value == run.id
-        at.switch_page("pages/train.py").run()
+        at.switch_page("app_pages/train.py").run()
         assert {c.value for c in at.caption} & {first.id, second.id} == {run.id}  # run_header's caption
 
 
 def test_compare_keeps_both_runs_with_the_same_label(twins):
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()
-    at.switch_page("pages/compare.py").run()
+    at.switch_page("app_pages/compare.py").run()
     box = at.multiselect(key="compare_picker")
     assert sorted(box.value) == sorted(r.id for r in twins) and len(set(box.options)) == 2
     box.set_value([twins[1].id]).run()

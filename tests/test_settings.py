@@ -198,14 +198,14 @@ def test_runs_record_their_owner_and_continue_keeps_within_the_caps(tmp_path, fa
 
 
 def test_the_app_builds_its_job_manager_and_default_config_from_the_settings_file(tmp_path, monkeypatch):
-    import ui
+    from ui import server, session
 
     path = tmp_path / "class.toml"
     path.write_text("concurrent_runs = 3\nsession_grace_seconds = 7\nmax_batch_size = 64\nmax_seconds_per_run = 30\n")
     monkeypatch.setenv("CL_SETTINGS", str(path))
-    jm = ui.job_manager(str(tmp_path / "runs"))
+    jm = server.job_manager(str(tmp_path / "runs"))
     assert (jm.max_concurrent, jm.drop_after, jm.limits) == (3, 7.0, load_settings(path)[0])
-    cfg = ui.default_config()
+    cfg = session.default_config()
     assert (cfg.train.batch_size, cfg.train.seconds) == (64, 30.0)
 
 

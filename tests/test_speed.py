@@ -28,12 +28,12 @@ def finished_run(tmp_path, monkeypatch, tiny) -> Path:
 
 
 def chart_specs(at: AppTest) -> dict[str, str]:
-    """Each chart's JSON as sent, by element id: st.plotly_chart's spec, ui.in_place_chart's data."""
+    """Each chart's JSON as sent, by element id: st.plotly_chart's spec, charts.in_place_chart's data."""
     charts = [n for n in at.main if n.type in ("plotly_chart", "bidi_component")]
     return {c.proto.id: c.proto.spec if c.type == "plotly_chart" else c.proto.json for c in charts}
 
 
-@pytest.mark.parametrize("page", ["pages/train.py", "pages/embeddings.py", "pages/diagnostics.py"])
+@pytest.mark.parametrize("page", ["app_pages/train.py", "app_pages/embeddings.py", "app_pages/diagnostics.py"])
 def test_a_chart_sends_the_same_json_whether_its_figure_was_built_or_came_from_the_cache(finished_run, page):
     """The browser redraws a chart whose JSON changed: a cache miss must not look different from the hit after it."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
@@ -47,12 +47,12 @@ def test_a_chart_sends_the_same_json_whether_its_figure_was_built_or_came_from_t
 
 
 def test_the_live_progress_line_reads_the_new_status_and_keeps_the_rest(finished_run):
-    import ui
+    from ui import runs
 
     run = load_run(finished_run)
     writer = RunWriter(finished_run, run.config, append=True)
     writer.set_status("stopped", "Stopped by request at step 2.")
-    live = ui.with_status(run)
+    live = runs.with_status(run)
     assert live.state == "stopped" and live.status["message"] == "Stopped by request at step 2."
     assert live.metrics == run.metrics and live.summary == run.summary and live.config == run.config
 
@@ -67,7 +67,7 @@ def embeddings(finished_run: Path) -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.query_params["projection"] = "pca"
     at.run()
-    return at.switch_page("pages/embeddings.py").run()
+    return at.switch_page("app_pages/embeddings.py").run()
 
 
 def in_place(at: AppTest) -> list[dict]:
@@ -130,14 +130,14 @@ def test_selected_points_stay_selected_and_highlighted_at_every_step(finished_ru
 @pytest.fixture
 def no_static_serving():
     """A server started outside the app's folder reads no .streamlit/config.toml: no static/ served."""
-    import ui
+    from ui import charts
 
-    ui.plotly_js_url.clear()
+    charts.plotly_js_url.clear()
     serving = config.get_option("server.enableStaticServing")
     config.set_option("server.enableStaticServing", False)
     yield
     config.set_option("server.enableStaticServing", serving)
-    ui.plotly_js_url.clear()
+    charts.plotly_js_url.clear()
 
 
 def test_without_static_serving_the_charts_are_plotly_charts_and_selecting_still_works(finished_run, no_static_serving):
@@ -152,9 +152,9 @@ def test_plotly_js_is_a_readable_copy_at_a_url_relative_to_the_page(tmp_path):
     """Relative: the same under any server.baseUrlPath or a proxy's path prefix."""
     import plotly
 
-    import ui
+    from ui import charts
 
-    ui.plotly_js_url.clear()
-    url = ui.plotly_js_url()
+    charts.plotly_js_url.clear()
+    url = charts.plotly_js_url()
     assert url == f"app/static/plotly-{plotly.__version__}.min.js"
     assert (ROOT / "static" / Path(url).name).stat().st_mode & 0o444 == 0o444
