@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from cl_core import figures
+from cl_core import figures, figures_embeddings
 from cl_core.metrics import temperature_floor
 from ui.charts import chart, rank_std_figure
 from ui.frame import init_session
@@ -120,11 +120,11 @@ def what_if_panel() -> None:
     )
     a, b = st.columns(2, gap="large")
     with a:
-        chart(figures.negative_weights(r["negative_weights"]), key="wi_weights", height=430)
-    pos, neg = figures.pair_similarities(sim, cross_only=True)
+        chart(figures_embeddings.negative_weights(r["negative_weights"]), key="wi_weights", height=430)
+    pos, neg = figures_embeddings.pair_similarities(sim, cross_only=True)
     dist = [np.sqrt(np.clip(2 - 2 * v, 0, None)) for v in (pos, neg)]
     with b:
-        chart(figures.distance_histograms(*dist, margin), key="wi_dist", height=430)
+        chart(figures_embeddings.distance_histograms(*dist, margin), key="wi_dist", height=430)
 
 
 what_if_panel()

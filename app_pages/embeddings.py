@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from cl_core import figures
+from cl_core import figures_embeddings
 from ui.background import projection_pending, projections
 from ui.charts import histogram_figure, in_place_chart, similarity_figure
 from ui.data import image_grid, run_dataset
@@ -94,7 +94,7 @@ names = run.status.get("class_names")  # the trainer writes them: drawing needs 
 data = None if names else run_dataset(run)
 names = names or (data.class_names if data is not None else None)
 points = projections(str(run.path), tuple(steps), space, shown, dim)
-fig = figures.projection_scatter(
+fig = figures_embeddings.projection_scatter(
     points if play else points[at : at + 1],
     snap["labels"],
     names,

@@ -5,7 +5,7 @@ import random
 import numpy as np
 import streamlit as st
 
-from cl_core import figures, playground
+from cl_core import figures_playground, playground
 from ui.charts import chart
 from ui.frame import init_session, stop
 from ui.links import linked, shown, view
@@ -126,13 +126,13 @@ if bug:
 
 
 def scatter(v: playground.AnchorView, key: str, title: str, pull: str) -> None:
-    fig = figures.toy_embeddings_figure(z, v.anchor, v.positive, v.weights, v.grad, title, pull)
+    fig = figures_playground.toy_embeddings_figure(z, v.anchor, v.positive, v.weights, v.grad, title, pull)
     chart(fig, key=key, height=460, legend="bottom")
 
 
 def margin_chart() -> None:
     d = np.linspace(0, max(2.0, toy.margin + 0.1), 241)
-    fig = figures.margin_loss_curve(
+    fig = figures_playground.margin_loss_curve(
         d, *playground.margin_curve(d, toy.margin), toy.margin, margin.distance, margin.pair_loss, margin.is_positive
     )
     chart(fig, key="pg_chart.margin", height=460)

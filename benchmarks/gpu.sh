@@ -43,7 +43,9 @@ echo "== 1. throughput: SimCLR, ResNet-18 (width $WIDTH), 32x32, batch $BATCH, b
 import os, threading, time
 import torch
 from cl_core.presets import preset_config
-from cl_core.trainer import Budget, PhaseTimer, _Loop, _setup
+from cl_core.evaluation import setup
+from cl_core.runtime import Budget, PhaseTimer
+from cl_core.trainer import _Loop
 
 device, tiny = torch.device(os.environ["DEVICE"]), bool(os.environ["TINY"])
 warmup, steps = (1, 2) if tiny else (15, 60)
@@ -67,7 +69,7 @@ def sync():
         torch.cuda.synchronize(device)
 
 
-s = _setup(config(), device)  # 10,000 generated 32x32 shapes, uint8 on the device
+s = setup(config(), device)  # 10,000 generated 32x32 shapes, uint8 on the device
 print(f"data: {len(s.train_images)} images {tuple(s.train_images.shape[1:])} on {s.train_images.device}")
 for name, kw in [("plain", {}), ("channels_last", {"channels_last": True}), ("compile", {"compile": True}),
                  ("channels_last + compile", {"channels_last": True, "compile": True})]:

@@ -29,7 +29,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from browser_harness import CHROMIUM_ARGS, VIEWPORT, chromium_path  # noqa: E402
 
-from cl_core import figures  # noqa: E402
+from cl_core import figures_embeddings  # noqa: E402
 
 POINTS, CLASSES, STEPS, REPEATS = 2000, 8, 4, 3
 
@@ -67,7 +67,9 @@ def specs(gl: bool) -> list[dict]:
     out = []
     for step in range(STEPS):
         points = centres[labels] * (step + 1) / STEPS + rng.normal(size=(POINTS, 2))
-        fig = figures.projection_scatter([points], labels, [f"class {c}" for c in range(CLASSES)], [step], method="PCA")
+        fig = figures_embeddings.projection_scatter(
+            [points], labels, [f"class {c}" for c in range(CLASSES)], [step], method="PCA"
+        )
         fig.frames, fig.layout.sliders, fig.layout.updatemenus = (), (), ()
         fig.update_layout(dragmode="lasso", width=900, height=650, legend={"orientation": "v"})
         spec = json.loads(pio.to_json(fig, validate=False))

@@ -37,9 +37,11 @@ from _per_image import per_image_loader  # noqa: E402
 
 from cl_core.augment import Augmenter  # noqa: E402
 from cl_core.config import Config  # noqa: E402
+from cl_core.evaluation import Setup, setup  # noqa: E402
 from cl_core.methods import METHODS  # noqa: E402
 from cl_core.presets import preset_config  # noqa: E402
-from cl_core.trainer import Budget, PhaseTimer, _Loop, _Setup, _setup  # noqa: E402
+from cl_core.runtime import Budget, PhaseTimer  # noqa: E402
+from cl_core.trainer import _Loop  # noqa: E402
 
 SIZES = {"small_cnn": (64, 6), "resnet18": (32, 4)}  # backbone -> (batch, timed steps)
 
@@ -47,7 +49,7 @@ SIZES = {"small_cnn": (64, 6), "resnet18": (32, 4)}  # backbone -> (batch, timed
 class PerImageLoop(_Loop):
     """The trainer's loop with its views taken from the per-image DataLoader instead of the batched augmenter."""
 
-    def __init__(self, cfg: Config, s: _Setup, workers: int):
+    def __init__(self, cfg: Config, s: Setup, workers: int):
         super().__init__(cfg, s, [], threading.Event(), None)
         d = s.data
         self.loader = per_image_loader(d.train_images, d.train_labels, cfg.augment, s.size, self.batch, workers)
@@ -108,7 +110,7 @@ def main() -> None:
     args = ap.parse_args()
     torch.manual_seed(0)
     device = torch.device(args.device)
-    s = _setup(config("simclr", "small_cnn", 64), device)  # data + augmenter, shared by every config
+    s = setup(config("simclr", "small_cnn", 64), device)  # data + augmenter, shared by every config
     load0 = os.getloadavg()[0]
     print(
         f"torch {torch.__version__}, {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "

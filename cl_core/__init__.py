@@ -24,7 +24,7 @@ _API = {
     "preset_config": "presets",
     "train": "trainer",
     "TrainResult": "trainer",
-    "Callback": "trainer",
+    "Callback": "callbacks",
     "Run": "runs",
     "RunError": "runs",
     "list_runs": "runs",

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from cl_core import figures
+from cl_core import figures, figures_embeddings
 from cl_core.runs import Run
 
 SUMMARY_ROWS = (
@@ -90,24 +90,24 @@ def run_figures(run: Run, projection: str = "pca") -> list[go.Figure]:
     if steps:
         snaps = [run.snapshot(t) for t in steps]
         figs.append(figures.spectrum([sn["singular_values_projections"] for sn in snaps], steps))
-        figs.append(figures.similarity_matrix([sn["similarity"] for sn in snaps], steps))
-        pos, neg = figures.pair_similarities(snaps[-1]["similarity"])
+        figs.append(figures_embeddings.similarity_matrix([sn["similarity"] for sn in snaps], steps))
+        pos, neg = figures_embeddings.pair_similarities(snaps[-1]["similarity"])
         method = run.config.get("method", {})
         if method.get("name") == "contrastive":
             figs.append(
-                figures.distance_histograms(
+                figures_embeddings.distance_histograms(
                     np.sqrt(np.clip(2 - 2 * pos, 0, None)),
                     np.sqrt(np.clip(2 - 2 * neg, 0, None)),
                     method.get("margin", 1.0),
                 )
             )
         else:
-            figs.append(figures.similarity_histograms(pos, neg, temperature_of(method)))
+            figs.append(figures_embeddings.similarity_histograms(pos, neg, temperature_of(method)))
         from cl_core.projection import project_snapshots
 
         points = project_snapshots([sn["features"] for sn in snaps], method=projection)
         names = run.status.get("class_names")
-        figs.append(figures.projection_scatter(points, snaps[-1]["labels"], names, steps, method=projection))
+        figs.append(figures_embeddings.projection_scatter(points, snaps[-1]["labels"], names, steps, method=projection))
     return figs
 
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cl_core.config import Config, ConfigError, check_range
-from cl_core.data import MAX_ARCHIVE_BYTES, DataError
+from cl_core.data import DataError
+from cl_core.folders import MAX_ARCHIVE_BYTES
 
 FILE_NAME = "explorer.toml"
 

@@ -2,7 +2,8 @@
 
 ``train(cfg, run_dir)`` trains one method on one data set until the first of its budgets (steps,
 epochs, seconds) runs out, a stop is requested, or the loss stops being finite. Everything it
-reports goes through callbacks; ``RunDirCallback`` writes the run directory of docs/DESIGN.md.
+reports goes through callbacks (cl_core.callbacks; ``RunDirCallback`` writes the run directory of
+docs/DESIGN.md). What it measures is in cl_core.evaluation, its device and budget in cl_core.runtime.
 """
 
 from __future__ import annotations
@@ -19,23 +20,14 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from cl_core import distributed, metrics
-from cl_core.augment import Augmenter, to_float
+from cl_core import distributed, evaluation
 from cl_core.batches import Batches, shard_views
+from cl_core.callbacks import Callback, RunDirCallback
 from cl_core.config import Config, ConfigError
-from cl_core.data import ImageData, load_data
+from cl_core.evaluation import Setup
 from cl_core.methods import Method, build_method
 from cl_core.optim import build_optimizer, lr_at
-from cl_core.runs import RunWriter
-
-
-class Callback:
-    """Hooks the loop calls; override what you need."""
-
-    def on_start(self, info: dict[str, Any]) -> None: ...
-    def on_log(self, row: dict[str, Any]) -> None: ...
-    def on_snapshot(self, step: int, arrays: dict[str, np.ndarray], row: dict[str, Any]) -> None: ...
-    def on_end(self, state: str, message: str, summary: dict[str, Any]) -> None: ...
+from cl_core.runtime import Budget, PhaseTimer, autocast_dtype, resolve_device
 
 
 @dataclass
@@ -45,181 +37,6 @@ class TrainResult:
     summary: dict[str, Any]
     method: Method | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
-
-
-def resolve_device(name: str = "auto") -> torch.device:
-    """``auto`` picks CUDA, then Apple's MPS, then the CPU."""
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    return torch.device(name)
-
-
-def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
-    """The autocast dtype for a precision setting, or None for plain fp32.
-
-    ``auto``: bf16 on CUDA where supported, else fp16 (with a GradScaler); fp32 on the CPU and MPS.
-    """
-    if precision == "bf16":
-        return torch.bfloat16
-    if precision == "fp16":
-        return torch.float16
-    if precision == "auto" and device.type == "cuda":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return None
-
-
-class Budget:
-    """Progress in [0, 1] as the largest share used of the step, epoch and seconds budgets.
-
-    ``synced``: the seconds are the value last stored in ``synced_seconds`` (rank 0's clock, shared every
-    step under torchrun), so that every process computes the same progress, learning rate and end step.
-    """
-
-    def __init__(
-        self,
-        steps: int,
-        epochs: float,
-        seconds: float,
-        steps_per_epoch: float,
-        start_step: int = 0,
-        synced: bool = False,
-    ):
-        self.steps, self.epochs, self.seconds = steps, epochs, seconds
-        self.steps_per_epoch, self.start_step = steps_per_epoch, start_step
-        self.t0 = time.perf_counter()
-        self.synced_seconds: float | None = 0.0 if synced else None
-
-    def clock(self) -> float:
-        return time.perf_counter() - self.t0
-
-    def elapsed(self) -> float:
-        return self.clock() if self.synced_seconds is None else self.synced_seconds
-
-    def progress(self, step: int) -> float:
-        done = step - self.start_step
-        shares = [
-            done / self.steps if self.steps else 0.0,
-            done / (self.epochs * self.steps_per_epoch) if self.epochs else 0.0,
-            self.elapsed() / self.seconds if self.seconds else 0.0,
-        ]
-        return min(1.0, max(shares))
-
-    def total_steps(self, step: int) -> int:
-        """The best current estimate of the step this run will end at (exact for step/epoch budgets)."""
-        p = self.progress(step)
-        done = step - self.start_step
-        return self.start_step + (max(done + 1, math.ceil(done / p)) if p > 0 else 10**6)
-
-
-@dataclass
-class _Setup:
-    data: ImageData
-    device: torch.device
-    train_images: Tensor  # (N, 3, H, W) uint8 on the device, or in host memory when streamed
-    probe_images: Tensor  # (P, 3, H, W) uint8
-    probe_labels: np.ndarray
-    probe_index: np.ndarray
-    probe_views: tuple[Tensor, Tensor]  # fixed augmented views of the probe batch, (M, 3, S, S) each
-    augmenter: Augmenter
-    size: int
-
-
-def _setup(cfg: Config, device: torch.device) -> _Setup:
-    d = cfg.data
-    data = load_data(d.name, root=d.root, image_size=d.image_size, max_train=d.max_train, seed=cfg.train.seed)
-    to_dev = lambda a: torch.from_numpy(np.ascontiguousarray(a)).permute(0, 3, 1, 2).contiguous().to(device)  # noqa: E731
-    rng = np.random.default_rng(cfg.train.seed + 1)
-    n_probe = min(d.probe_size, len(data.test_images))
-    probe_index = np.sort(rng.choice(len(data.test_images), n_probe, replace=False))
-    labels = data.test_labels if data.test_labels is not None else np.zeros(len(data.test_images), np.int64)
-    size = data.train_images.shape[1]
-    train_images = torch.from_numpy(np.ascontiguousarray(data.train_images)).permute(0, 3, 1, 2).contiguous()
-    free = torch.cuda.mem_get_info(device)[0] if device.type == "cuda" else float("inf")
-    if not (cfg.train.stream_data or train_images.nbytes > 0.25 * free):  # else streamed: see cl_core.batches
-        train_images = train_images.to(device)
-    augmenter = Augmenter(cfg.augment, size)
-    probe_images = to_dev(data.test_images[probe_index])
-    gen = torch.Generator(device=device).manual_seed(cfg.train.seed + 2)
-    m = min(cfg.train.probe_pairs, n_probe)
-    probe_views = augmenter.two_views(probe_images[:m], gen)
-    return _Setup(
-        data,
-        device,
-        train_images,
-        probe_images,
-        labels[probe_index],
-        probe_index,
-        probe_views,
-        augmenter,
-        size,
-    )
-
-
-@torch.no_grad()
-def _embed(method: Method, images: Tensor, size: int, batch: int = 512) -> tuple[Tensor, Tensor]:
-    """Backbone features (N, F) and projections (N, D) of un-augmented uint8 images, in eval mode."""
-    feats, projs = [], []
-    device = next(method.parameters()).device
-    for i in range(0, len(images), batch):
-        x = to_float(images[i : i + batch].to(device, non_blocking=True), size)
-        f = method.embed(x)
-        feats.append(f.float())
-        projs.append(method.head(f).float())
-    return torch.cat(feats), torch.cat(projs)
-
-
-def _knn(
-    method: Method, s: _Setup, max_train: int, queries: Tensor, query_labels: np.ndarray, seed: int
-) -> tuple[float | None, int]:
-    """kNN top-1 of ``queries`` against up to ``max_train`` training images (None without labels)."""
-    if s.data.train_labels is None or query_labels is None:
-        return None, 0
-    idx = np.random.default_rng(seed).permutation(len(s.train_images))[:max_train]
-    bank, _ = _embed(method, s.train_images[torch.from_numpy(idx).to(s.train_images.device)], s.size)
-    q, _ = _embed(method, queries, s.size)
-    bank_labels = torch.from_numpy(s.data.train_labels[idx]).to(bank.device)
-    return metrics.knn_top1(bank, bank_labels, q, torch.from_numpy(np.asarray(query_labels)).to(q.device)), len(idx)
-
-
-def _snapshot(method: Method, cfg: Config, s: _Setup, step: int) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """Probe-set embeddings, the probe batch's similarity matrix and the cheap diagnostics at ``step``."""
-    was_training = method.training
-    method.eval()
-    with torch.no_grad():
-        feats, projs = _embed(method, s.probe_images, s.size)
-        z1, z2 = (method.head(method.embed(v)).float() for v in s.probe_views)
-    method.train(was_training)
-    zn = torch.nn.functional.normalize(torch.cat([z1, z2]), dim=1)
-    diag = metrics.cheap_diagnostics(z1, z2, cfg.method.temperature)
-    diag["effective_rank_features"] = metrics.effective_rank(feats)
-    arrays = {
-        "step": np.array(step),
-        "features": feats.cpu().numpy(),
-        "projections": projs.cpu().numpy(),
-        "labels": s.probe_labels,
-        "probe_index": s.probe_index,
-        "z1": z1.cpu().numpy(),
-        "z2": z2.cpu().numpy(),
-        "similarity": (zn @ zn.T).cpu().numpy(),
-        "singular_values_features": metrics.singular_values(feats).cpu().numpy(),
-        "singular_values_projections": metrics.singular_values(projs).cpu().numpy(),
-    }
-    return arrays, diag
-
-
-def _verdict(method: Method, cfg: Config, diag: dict[str, float], recent_loss: float | None) -> metrics.Verdict:
-    return metrics.diagnose(
-        diag,
-        dim=cfg.method.proj_dim if method.has_projector else method.backbone.out_dim,
-        loss=recent_loss,
-        chance=method.chance_level(cfg.train.batch_size),
-        temperature=cfg.method.temperature,
-        uses_temperature=method.USES_TEMPERATURE,
-    )
 
 
 def _nan_message(step: int, last_loss: float | None, cfg: Config, dtype: torch.dtype | None) -> str:
@@ -268,7 +85,7 @@ def train(
     torch.manual_seed(t.seed)
     try:
         with distributed.main_first():  # rank 0 reads (or downloads) the data before the others
-            s = _setup(cfg, device)
+            s = evaluation.setup(cfg, device)
     except Exception as e:  # a data set that cannot be read: a failed run, not a crash
         for cb in callbacks:
             cb.on_end("failed", str(e), {})
@@ -280,7 +97,7 @@ class _Loop:
     """One training run's state; ``run()`` is the loop itself."""
 
     def __init__(
-        self, cfg: Config, s: _Setup, callbacks: list[Callback], stop: threading.Event, resume_from: str | Path | None
+        self, cfg: Config, s: Setup, callbacks: list[Callback], stop: threading.Event, resume_from: str | Path | None
     ):
         self.cfg, self.s, self.callbacks, self.stop = cfg, s, callbacks, stop
         t = cfg.train
@@ -434,16 +251,17 @@ class _Loop:
         if not distributed.is_main():
             return 0.0
         t0 = time.perf_counter()
-        arrays, diag = _snapshot(self.method, self.cfg, self.s, self.step)
+        arrays, diag = evaluation.snapshot(self.method, self.cfg, self.s, self.step)
         if self.snapshot_count % 2 == 0:
-            knn, n = _knn(self.method, self.s, 1000, self.s.probe_images, self.s.probe_labels, self.cfg.train.seed)
+            s = self.s
+            knn, n = evaluation.knn(self.method, s, 1000, s.probe_images, s.probe_labels, self.cfg.train.seed)
             if knn is not None:
-                diag.update(knn_top1=knn, knn_memory=n, knn_queries=len(self.s.probe_images))
+                diag.update(knn_top1=knn, knn_memory=n, knn_queries=len(s.probe_images))
         self.snapshot_count += 1
         row = {"step": self.step, "snapshot": True, **diag}
         verdict = None
         if self.step > 0:  # a random initialisation maps every image to nearly one point: no verdict before training
-            verdict = _verdict(self.method, self.cfg, diag, recent_loss)
+            verdict = evaluation.verdict(self.method, self.cfg, diag, recent_loss)
             row.update(verdict=verdict.kind, verdict_reasons=verdict.reasons)
         if recent_loss is not None:
             row["loss"] = recent_loss
@@ -457,13 +275,9 @@ class _Loop:
         self, state: str, budget: Budget, train_seconds: float, diag_seconds: float, recent: list[float]
     ) -> dict[str, Any]:
         t0 = time.perf_counter()
-        s, m = self.s, self.method
+        m = self.method
         m.eval()
-        test_labels = s.data.test_labels
-        test_images = torch.from_numpy(np.ascontiguousarray(s.data.test_images)).permute(0, 3, 1, 2).to(s.device)
-        knn, n_mem = None, 0  # a diverged run's weights may be NaN: the probes would crash on its features
-        if state != "failed":
-            knn, n_mem = _knn(m, s, self.cfg.train.knn_max_train, test_images, test_labels, self.cfg.train.seed)
+        knn, n_mem = evaluation.summary_knn(m, self.cfg, self.s, self.step, failed=state == "failed")
         summary: dict[str, Any] = {
             "state": state,
             "steps": self.step,
@@ -476,14 +290,12 @@ class _Loop:
             "batch_size": self.batch,
             "world_size": self.world,
             "chance_level": m.chance_level(self.batch),
-            "knn_top1": knn,
-            "knn_protocol": f"weighted kNN, k=20, T=0.1, memory {n_mem} train images, "
-            f"queries {len(test_images)} test images, step {self.step}",
+            **knn,  # knn_top1 and knn_protocol
         }
         if self.timer:
             summary["profile"] = self.timer.shares()
-        if knn is not None:
-            summary["linear_probe"] = self._linear_probe(n_mem)
+        if knn["knn_top1"] is not None:
+            summary["linear_probe"] = evaluation.linear_probe(m, self.s, n_mem, self.cfg.train.seed)
         diag = getattr(self, "last_diag", None)
         if diag is not None:
             summary.update({k: v for k, v in diag.items() if k not in ("knn_top1", "knn_memory", "knn_queries")})
@@ -492,16 +304,6 @@ class _Loop:
         summary["summary_seconds"] = round(time.perf_counter() - t0, 3)
         m.train()
         return summary
-
-    def _linear_probe(self, max_train: int) -> float:
-        s = self.s
-        idx = np.random.default_rng(self.cfg.train.seed).permutation(len(s.train_images))[:max_train]
-        tr, _ = _embed(self.method, s.train_images[torch.from_numpy(idx).to(s.train_images.device)], s.size)
-        test = torch.from_numpy(np.ascontiguousarray(s.data.test_images)).permute(0, 3, 1, 2).to(s.device)
-        te, _ = _embed(self.method, test, s.size)
-        return metrics.linear_probe(
-            tr.cpu(), torch.from_numpy(s.data.train_labels[idx]), te.cpu(), torch.from_numpy(s.data.test_labels)
-        )
 
     def _save(self) -> None:
         state = {
@@ -514,57 +316,3 @@ class _Loop:
             if isinstance(cb, RunDirCallback):
                 cb.writer.save_state("model.pt", state["model"])
                 cb.writer.save_state("checkpoint.pt", state)
-
-
-class PhaseTimer:
-    """Seconds spent in each phase of the training step; the device is synchronised around each phase."""
-
-    PHASES = ("augment", "forward", "backward", "optimizer")
-
-    def __init__(self, device: torch.device):
-        self.device, self.seconds = device, dict.fromkeys(self.PHASES, 0.0)
-
-    def _sync(self) -> None:
-        if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)
-        elif self.device.type == "mps":
-            torch.mps.synchronize()
-
-    @contextlib.contextmanager
-    def __call__(self, name: str):
-        self._sync()
-        t0 = time.perf_counter()
-        yield
-        self._sync()
-        self.seconds[name] += time.perf_counter() - t0
-
-    def shares(self) -> dict[str, float]:
-        """Each phase's share of the timed step time, summing to 1."""
-        total = sum(self.seconds.values()) or 1.0
-        return {k: round(v / total, 4) for k, v in self.seconds.items()}
-
-
-class RunDirCallback(Callback):
-    """Writes the run directory: config, status, metrics.jsonl, snapshots, summary (docs/DESIGN.md)."""
-
-    def __init__(self, run_dir: str | Path, cfg: Config, append: bool = False):
-        self.writer = RunWriter(run_dir, cfg.to_dict(), append=append)
-        self.writer.set_status("running", "Loading data")
-
-    def on_start(self, info: dict[str, Any]) -> None:
-        self.writer.set_status("running", "Training", started=time.time(), **info)
-
-    def on_log(self, row: dict[str, Any]) -> None:
-        self.writer.log(row)
-        self.writer.set_status(
-            "running", "Training", step=row["step"], progress=row["progress"], seconds=row["seconds"]
-        )
-
-    def on_snapshot(self, step: int, arrays: dict[str, np.ndarray], row: dict[str, Any]) -> None:
-        self.writer.snapshot(step, arrays)
-        self.writer.log(row)
-
-    def on_end(self, state: str, message: str, summary: dict[str, Any]) -> None:
-        if summary:
-            self.writer.summary(summary)
-        self.writer.set_status(state, message, finished=time.time(), step=summary.get("steps"))

@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 import pytest
 from plotly.offline import get_plotlyjs
 
-from cl_core import figures
+from cl_core import figures, figures_embeddings
 
 RNG = np.random.default_rng(0)
 STEPS = [0, 50, 100]
@@ -41,7 +41,7 @@ def test_loss_curves_raw_smoothed_and_chance_line():
 
 def test_similarity_matrix_has_a_frame_per_step_and_says_how_views_are_laid_out():
     sims = [np.clip(RNG.normal(size=(8, 8)), -1, 1) for _ in STEPS]
-    fig = figures.similarity_matrix(sims, STEPS)
+    fig = figures_embeddings.similarity_matrix(sims, STEPS)
     assert isinstance(fig.data[0], go.Heatmap) and fig.data[0].zmin == -1 and fig.data[0].zmax == 1
     assert len(fig.frames) == 3 and len(fig.layout.sliders[0].steps) == 3
     assert "view 1; view 2" in fig.layout.title.text and "off-diagonal bands" in fig.layout.title.text
@@ -50,9 +50,9 @@ def test_similarity_matrix_has_a_frame_per_step_and_says_how_views_are_laid_out(
 
 def test_similarity_histograms_with_and_without_temperature():
     pos, neg = RNG.uniform(0.5, 1, 50), RNG.uniform(-0.3, 0.4, 500)
-    one = figures.similarity_histograms(pos, neg)
+    one = figures_embeddings.similarity_histograms(pos, neg)
     assert [type(t) for t in one.data] == [go.Histogram, go.Histogram]
-    two = figures.similarity_histograms(pos, neg, temperature=0.1)
+    two = figures_embeddings.similarity_histograms(pos, neg, temperature=0.1)
     bars = [t for t in two.data if isinstance(t, go.Bar)]
     assert len(bars) == 2 and sum(b.y.sum() for b in bars) == pytest.approx(1.0)
     assert two.layout.yaxis2.title.text == "share of total weight"
@@ -61,9 +61,9 @@ def test_similarity_histograms_with_and_without_temperature():
 
 def test_distance_histograms_warn_when_no_negative_can_leave_the_margin():
     pos, neg = RNG.uniform(0, 0.5, 50), RNG.uniform(0.5, 2, 500)
-    ok = figures.distance_histograms(pos, neg, margin=1.0)
+    ok = figures_embeddings.distance_histograms(pos, neg, margin=1.0)
     assert len(ok.data) == 2 and not any("⚠" in (a.text or "") for a in ok.layout.annotations)
-    bad = figures.distance_histograms(pos, neg, margin=2.0)
+    bad = figures_embeddings.distance_histograms(pos, neg, margin=2.0)
     assert any("no negative can leave the margin" in (a.text or "") for a in bad.layout.annotations)
     assert "unit vectors" in bad.layout.xaxis.title.text
 
@@ -72,7 +72,7 @@ def test_distance_histograms_warn_when_no_negative_can_leave_the_margin():
 def test_projection_scatter_one_trace_per_class_and_a_frame_per_step(dim):
     labels = np.arange(30) % 3
     points = [RNG.normal(size=(30, dim)) for _ in STEPS]
-    fig = figures.projection_scatter(points, labels, ["cat", "dog", "owl"], STEPS, method="umap")
+    fig = figures_embeddings.projection_scatter(points, labels, ["cat", "dog", "owl"], STEPS, method="umap")
     kind = go.Scatter3d if dim == 3 else go.Scatter
     assert [type(t) for t in fig.data] == [kind] * 3 and [t.name for t in fig.data] == ["cat", "dog", "owl"]
     assert len(fig.frames) == 3 and all(len(f.data) == 3 for f in fig.frames)
@@ -82,17 +82,17 @@ def test_projection_scatter_one_trace_per_class_and_a_frame_per_step(dim):
 
 
 def test_projection_scatter_without_labels_is_one_trace_and_one_step_is_not_animated():
-    fig = figures.projection_scatter([RNG.normal(size=(10, 2))], None, None, [5], hover_index=False)
+    fig = figures_embeddings.projection_scatter([RNG.normal(size=(10, 2))], None, None, [5], hover_index=False)
     assert len(fig.data) == 1 and fig.data[0].customdata is None
     assert not fig.frames and not fig.layout.sliders and not fig.layout.updatemenus
 
 
 def test_projection_scatter_axes_fit_the_extent_so_that_steps_share_them():
     small, large = np.zeros((4, 2)), np.array([[-10.0, -1.0], [10.0, 1.0]])
-    fig = figures.projection_scatter([small], None, None, [1], extent=[small, large])
+    fig = figures_embeddings.projection_scatter([small], None, None, [1], extent=[small, large])
     assert fig.layout.xaxis.range[0] < -10 < 10 < fig.layout.xaxis.range[1]
     assert fig.layout.yaxis.range[0] < -1 < 1 < fig.layout.yaxis.range[1]
-    assert figures.projection_scatter([small], None, None, [1]).layout.xaxis.range[1] < 1
+    assert figures_embeddings.projection_scatter([small], None, None, [1]).layout.xaxis.range[1] < 1
 
 
 def test_spectrum_is_log_scale_one_line_per_step():
@@ -126,7 +126,7 @@ def test_sweep_chart_uses_log_axis_for_wide_positive_ranges():
 
 
 def test_negative_weights_bars_and_even_reference():
-    fig = figures.negative_weights(np.array([0.7, 0.2, 0.1]))
+    fig = figures_embeddings.negative_weights(np.array([0.7, 0.2, 0.1]))
     assert isinstance(fig.data[0], go.Bar) and list(fig.data[0].x) == [1, 2, 3]
     assert "hardest first" in fig.layout.xaxis.title.text
 
@@ -134,7 +134,7 @@ def test_negative_weights_bars_and_even_reference():
 def test_report_html_is_self_contained():
     figs = [
         figures.knn_curve([{"name": "a", "steps": STEPS, "knn": [0.1, 0.5, 0.8]}]),
-        figures.negative_weights(np.array([0.7, 0.3])),
+        figures_embeddings.negative_weights(np.array([0.7, 0.3])),
     ]
     page = figures.report_html(figs, "Run <1>", {"summary": [{"method": "simclr", "knn": 0.81234}, {"method": "byol"}]})
     assert not re.search(r"<script[^>]+src=", page)  # no CDN: plotly.js is inline

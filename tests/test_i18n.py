@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))  # the ui package lives beside app.py
 
 import i18n_scan as scan  # noqa: E402 - tests/ is on sys.path under pytest
 
-from cl_core import figures  # noqa: E402
+from cl_core import figures, figures_embeddings, figures_playground  # noqa: E402
 from cl_core.config import Config, ConfigError  # noqa: E402
 from ui import data, i18n, session  # noqa: E402
 
@@ -294,7 +294,8 @@ def test_every_message_raised_or_written_by_cl_core_translates():
 def test_run_status_reports_and_descriptions_translate(tmp_path):
     import torch
 
-    from cl_core.data import FolderReport, ImageData
+    from cl_core.data import ImageData
+    from cl_core.folders import FolderReport
     from cl_core.runs import read_status, write_json
     from cl_core.trainer import _nan_message
 
@@ -352,11 +353,13 @@ def _playground_figures() -> list:
         z1, z2 = playground.toy_embeddings(toy)
         z = np.concatenate([z1, z2])
         v = playground.anchor_view(z1, z2, toy.anchor, toy.temperature)
-        out.append(figures.toy_embeddings_figure(z, v.anchor, v.positive, v.weights, v.grad, "InfoNCE", "SimCLR"))
+        out.append(
+            figures_playground.toy_embeddings_figure(z, v.anchor, v.positive, v.weights, v.grad, "InfoNCE", "SimCLR")
+        )
     m = playground.margin_view(z1, z2, toy.margin)
     d = np.linspace(0, 2, 21)
     curves = playground.margin_curve(d, toy.margin)
-    out.append(figures.margin_loss_curve(d, *curves, toy.margin, m.distance, m.pair_loss, m.is_positive))
+    out.append(figures_playground.margin_loss_curve(d, *curves, toy.margin, m.distance, m.pair_loss, m.is_positive))
     return out
 
 
@@ -370,18 +373,20 @@ def _figures() -> list:
     return [
         figures.loss_curves(runs),
         figures.loss_curves([runs[0] | {"chance_label": "chance ln C"}], normalise=True),
-        figures.similarity_matrix(sims, [1, 2]),
-        figures.similarity_histograms(pos, neg, 0.2),
-        figures.similarity_histograms(pos, neg),
-        figures.distance_histograms(pos, neg, 1.0),
-        figures.distance_histograms(pos, neg, 2.5),
-        figures.projection_scatter(pts, np.arange(12) % 3, ["circle", "square", "star"], [1, 2], method="pca"),
-        figures.projection_scatter([rng.normal(size=(6, 3))], None, None, [1]),
+        figures_embeddings.similarity_matrix(sims, [1, 2]),
+        figures_embeddings.similarity_histograms(pos, neg, 0.2),
+        figures_embeddings.similarity_histograms(pos, neg),
+        figures_embeddings.distance_histograms(pos, neg, 1.0),
+        figures_embeddings.distance_histograms(pos, neg, 2.5),
+        figures_embeddings.projection_scatter(
+            pts, np.arange(12) % 3, ["circle", "square", "star"], [1, 2], method="pca"
+        ),
+        figures_embeddings.projection_scatter([rng.normal(size=(6, 3))], None, None, [1]),
         figures.spectrum([np.array([3.0, 2.0, 1.0])] * 2, [1, 2]),
         figures.rank_and_std([1, 2], [3.0, 4.0], [0.1, 0.12], 0.125, 16),
         figures.align_uniform(au),
         figures.knn_curve([{"name": "SimCLR", "steps": [1, 2], "knn": [0.5, 0.7]}]),
-        figures.negative_weights(np.array([0.5, 0.3, 0.2])),
+        figures_embeddings.negative_weights(np.array([0.5, 0.3, 0.2])),
         figures.sweep_chart([0.1, 0.5], [0.6, 0.7], "temperature", "knn_top1"),
         *_playground_figures(),
     ]

@@ -270,8 +270,10 @@ def test_sinkhorn_rows_sum_to_one_and_columns_equipartition_with_iterations():
         codes = sinkhorn(scores.float(), 0.05, iterations)
         torch.testing.assert_close(codes.sum(dim=1), torch.ones(b))
         errors.append((codes.sum(dim=0) - b / k).abs().max().item())
+    # measured over score seeds (17 + 2s, 18 + 2s) for s = 0-4, threads 1 and 2, in units of b / k: 3 iterations
+    # 0.17-0.44 (0.25 here), 30 iterations 3e-5 to 6.9e-4 (6.9e-4 here); bounds 0.5 and 2e-3 leave >0.06, >1.3e-3
     assert errors[0] < 0.5 * b / k
-    assert errors[1] < min(errors[0], 1e-3 * b / k)
+    assert errors[1] < min(errors[0], 2e-3 * b / k)
 
 
 def test_sinkhorn_huge_scores_stay_finite():

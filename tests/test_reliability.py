@@ -56,6 +56,7 @@ def test_a_diverging_run_fails_naming_the_learning_rate_and_a_smaller_one_and_ke
     msg = run.status["message"]
     assert "NaN or infinite" in msg and "learning rate 100 is too high (try 10)" in msg
     steps = [r["step"] for r in run.metrics if not r.get("snapshot")]
+    # over seeds 0-4, threads 1 and 2 the loss was NaN at step 4 every time (3 steps logged): 30 leaves 26 steps
     assert steps and steps == list(range(1, len(steps) + 1)) and len(steps) < 30
     assert f"at step {steps[-1] + 1}" in msg  # the step after the last logged one
     assert all(math.isfinite(r["loss"]) for r in run.metrics if not r.get("snapshot"))

@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from cl_core import figures, report
+from cl_core import figures_embeddings, report
 from cl_core.__main__ import main
 from cl_core.runs import load_run
 from cl_core.trainer import train
@@ -50,11 +50,11 @@ def test_pair_similarities_count_each_pair_once_and_match_a_plain_loop():
     z = rng.normal(size=(10, 4))  # 5 images, [view 1; view 2]
     sim = z @ z.T
     m = 5
-    pos, neg = figures.pair_similarities(sim)
+    pos, neg = figures_embeddings.pair_similarities(sim)
     assert np.allclose(pos, [sim[i, i + m] for i in range(m)])
     plain = [sim[i, j] for i in range(2 * m) for j in range(i + 1, 2 * m) if j != i + m]
     assert sorted(neg.tolist()) == sorted(plain)
-    _, cross = figures.pair_similarities(sim, cross_only=True)
+    _, cross = figures_embeddings.pair_similarities(sim, cross_only=True)
     assert sorted(cross.tolist()) == sorted(sim[i, m + j] for i in range(m) for j in range(m) if i != j)
 
 

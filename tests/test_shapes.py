@@ -77,6 +77,8 @@ def test_size_option_sets_the_image_side():
 
 def test_shape_always_contrasts_with_background(shapes):
     fg, bg, mask = _fg_bg(shapes[0])
+    # measured over make_shapes seeds 1-5 (numpy only: torch threads play no part): contrast >= 90-94, areas
+    # 0.038-0.040 to 0.51-0.52; the bounds 80, 0.02 and 0.7 leave >10, >0.018 and >0.18
     assert np.abs(fg - bg).max(axis=1).min() >= 80  # one light and one dark colour
     area = mask.mean(axis=(1, 2))
     assert area.min() > 0.02 and area.max() < 0.7
@@ -85,11 +87,12 @@ def test_shape_always_contrasts_with_background(shapes):
 def test_colour_carries_no_class_information(shapes):
     fg, bg, _ = _fg_bg(shapes[0])
     accuracy, _ = _holdout_accuracy(np.concatenate([fg, bg], axis=1), shapes[1])
-    assert accuracy < 0.2  # chance is 1/8
+    assert accuracy < 0.2  # chance is 1/8; seeds 1-5 gave 0.104-0.136, >0.064 below the bound
 
 
 def test_every_shape_class_is_recognisable_from_its_silhouette(shapes):
     _, _, mask = _fg_bg(shapes[0])
     accuracy, recall = _holdout_accuracy(_shape_features(mask), shapes[1])
+    # seeds 1-5: accuracy 0.959-0.974, worst class recall 0.886-0.925; 0.85 and 0.6 leave >0.10 and >0.28
     assert accuracy > 0.85
     assert recall.min() > 0.6, dict(zip(SHAPE_CLASSES, recall.round(2)))

@@ -222,9 +222,9 @@ def rank_std_figure(path: str, stamp: tuple[float, ...], height: int = 520) -> A
 @st.cache_data(max_entries=32, show_spinner=False)
 def similarity_figure(path: str, step: int) -> Any:
     """The probe batch's similarity matrix at one snapshot, square and without empty margins."""
-    from cl_core import figures
+    from cl_core import figures_embeddings
 
-    fig = figures.similarity_matrix([runs.snapshot(path, step)["similarity"]], [step])
+    fig = figures_embeddings.similarity_matrix([runs.snapshot(path, step)["similarity"]], [step])
     return _as_cached(fig.update_xaxes(constrain="domain").update_yaxes(constrain="domain"))
 
 
@@ -232,10 +232,10 @@ def similarity_figure(path: str, step: int) -> Any:
 def histogram_figure(path: str, step: int) -> Any:
     """Positive vs negative pair similarities of the probe batch at one snapshot; with the method's temperature,
     where the softmax weight goes."""
-    from cl_core import figures
+    from cl_core import figures_embeddings
     from cl_core.methods import temperature_of
     from cl_core.runs import load_run
 
     temperature = temperature_of(load_run(path).config.get("method", {}))
-    pos, neg = figures.pair_similarities(runs.snapshot(path, step)["similarity"])
-    return _as_cached(figures.similarity_histograms(pos, neg, temperature))
+    pos, neg = figures_embeddings.pair_similarities(runs.snapshot(path, step)["similarity"])
+    return _as_cached(figures_embeddings.similarity_histograms(pos, neg, temperature))

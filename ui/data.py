@@ -30,7 +30,8 @@ DATASET_TITLES = {
 
 @st.cache_resource(max_entries=4, show_spinner=False)
 def _dataset(name: str, root: str, image_size: int, seed: int) -> tuple[ImageData, str]:
-    from cl_core.data import load_data, load_folder
+    from cl_core.data import load_data
+    from cl_core.folders import load_folder
 
     if name.startswith("folder:"):
         data, report = load_folder(name.removeprefix("folder:"), image_size=image_size, seed=seed)

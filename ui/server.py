@@ -128,7 +128,7 @@ def device_label() -> str:
     """What ``device=auto`` trains on: the GPU's name, or the CPU."""
     import torch
 
-    from cl_core.trainer import resolve_device
+    from cl_core.runtime import resolve_device
 
     dev = resolve_device("auto")
     if dev.type == "cuda":

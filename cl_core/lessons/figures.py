@@ -36,7 +36,7 @@ def _still(fig: Any, title: str) -> Any:
 
 
 def _run_figure(kind: str, run: Run, title: str) -> Any | None:
-    from cl_core import figures
+    from cl_core import figures, figures_embeddings
     from cl_core.methods import temperature_of
     from cl_core.projection import project_2d
 
@@ -54,17 +54,21 @@ def _run_figure(kind: str, run: Run, title: str) -> Any | None:
         else:
             return None
         points = [project_2d(snap["features"], "pca")]
-        fig = figures.projection_scatter(points, labels, names, [steps[-1]], method="pca")
+        fig = figures_embeddings.projection_scatter(points, labels, names, [steps[-1]], method="pca")
         return _still(fig, f"{title}: {'shape' if kind == 'projection' else 'background colour'} (PCA)")
     if kind in ("similarity_hist", "distance_hist"):
-        pos, neg = figures.pair_similarities(snap["similarity"])
+        pos, neg = figures_embeddings.pair_similarities(snap["similarity"])
         if kind == "distance_hist":
             dist = lambda c: np.sqrt(np.clip(2 - 2 * c, 0, None))  # noqa: E731 - unit vectors: |a-b|^2 = 2 - 2cos
-            return _still(figures.distance_histograms(dist(pos), dist(neg), m["margin"]), f"{title}: distances")
-        fig = figures.similarity_histograms(pos, neg, temperature_of(m))
+            return _still(
+                figures_embeddings.distance_histograms(dist(pos), dist(neg), m["margin"]), f"{title}: distances"
+            )
+        fig = figures_embeddings.similarity_histograms(pos, neg, temperature_of(m))
         return _still(fig, f"{title}: pair similarities")
     if kind == "similarity_matrix":
-        return _still(figures.similarity_matrix([snap["similarity"]], [steps[-1]]), f"{title}: similarity matrix")
+        return _still(
+            figures_embeddings.similarity_matrix([snap["similarity"]], [steps[-1]]), f"{title}: similarity matrix"
+        )
     rows = [r for r in run.metrics if r.get("snapshot")]
     if kind == "rank_std" and rows:
         healthy = rows[-1].get("std_healthy", 0.0)
@@ -122,3 +126,19 @@ def lesson_figures(lesson: Lesson, runs: dict[str, Run], lang: str = "en") -> li
         if figs:
             out.append((kind, figs))
     return out
+
+
+def figure_rows(groups: list[tuple[str, list[Any]]]) -> list[list[tuple[str, Any]]]:
+    """``lesson_figures``' groups laid out in rows of (kind, figure): per-run figures side by side (two or three
+    a row); consecutive one-figure kinds share a row too."""
+    rows: list[list] = []
+    for kind, figs in groups:
+        if len(figs) == 1 and kind != "loss":
+            if rows and rows[-1][0][0] == "single" and len(rows[-1]) < 3:
+                rows[-1].append(("single", figs[0]))
+            else:
+                rows.append([("single", figs[0])])
+            continue
+        per_row = 2 if kind == "similarity_hist" else 3
+        rows += [[(kind, f) for f in figs[i : i + per_row]] for i in range(0, len(figs), per_row)]
+    return rows

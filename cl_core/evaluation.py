@@ -1,0 +1,156 @@
+"""What a training run is measured on and how: its probe set, snapshots, kNN and linear probes, and the verdict.
+
+``setup`` loads the data set, puts it on the device and fixes the probe set (test images and two augmented views of
+some of them); ``snapshot``, ``knn``, ``summary_knn`` and ``linear_probe`` measure a method on it for the trainer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from cl_core import metrics
+from cl_core.augment import Augmenter, to_float
+from cl_core.config import Config
+from cl_core.data import ImageData, load_data
+from cl_core.methods import Method
+
+
+@dataclass
+class Setup:
+    data: ImageData
+    device: torch.device
+    train_images: Tensor  # (N, 3, H, W) uint8 on the device, or in host memory when streamed
+    probe_images: Tensor  # (P, 3, H, W) uint8
+    probe_labels: np.ndarray
+    probe_index: np.ndarray
+    probe_views: tuple[Tensor, Tensor]  # fixed augmented views of the probe batch, (M, 3, S, S) each
+    augmenter: Augmenter
+    size: int
+
+
+def setup(cfg: Config, device: torch.device) -> Setup:
+    """The data set of ``cfg`` on ``device`` (train images streamed when they would take over a quarter of the
+    free GPU memory), the seeded probe set and its fixed views."""
+    d = cfg.data
+    data = load_data(d.name, root=d.root, image_size=d.image_size, max_train=d.max_train, seed=cfg.train.seed)
+    to_dev = lambda a: torch.from_numpy(np.ascontiguousarray(a)).permute(0, 3, 1, 2).contiguous().to(device)  # noqa: E731
+    rng = np.random.default_rng(cfg.train.seed + 1)
+    n_probe = min(d.probe_size, len(data.test_images))
+    probe_index = np.sort(rng.choice(len(data.test_images), n_probe, replace=False))
+    labels = data.test_labels if data.test_labels is not None else np.zeros(len(data.test_images), np.int64)
+    size = data.train_images.shape[1]
+    train_images = torch.from_numpy(np.ascontiguousarray(data.train_images)).permute(0, 3, 1, 2).contiguous()
+    free = torch.cuda.mem_get_info(device)[0] if device.type == "cuda" else float("inf")
+    if not (cfg.train.stream_data or train_images.nbytes > 0.25 * free):  # else streamed: see cl_core.batches
+        train_images = train_images.to(device)
+    augmenter = Augmenter(cfg.augment, size)
+    probe_images = to_dev(data.test_images[probe_index])
+    gen = torch.Generator(device=device).manual_seed(cfg.train.seed + 2)
+    m = min(cfg.train.probe_pairs, n_probe)
+    probe_views = augmenter.two_views(probe_images[:m], gen)
+    return Setup(
+        data,
+        device,
+        train_images,
+        probe_images,
+        labels[probe_index],
+        probe_index,
+        probe_views,
+        augmenter,
+        size,
+    )
+
+
+@torch.no_grad()
+def embed(method: Method, images: Tensor, size: int, batch: int = 512) -> tuple[Tensor, Tensor]:
+    """Backbone features (N, F) and projections (N, D) of un-augmented uint8 images, in eval mode."""
+    feats, projs = [], []
+    device = next(method.parameters()).device
+    for i in range(0, len(images), batch):
+        x = to_float(images[i : i + batch].to(device, non_blocking=True), size)
+        f = method.embed(x)
+        feats.append(f.float())
+        projs.append(method.head(f).float())
+    return torch.cat(feats), torch.cat(projs)
+
+
+def _train_subset(s: Setup, max_train: int, seed: int) -> np.ndarray:
+    """The seeded training images both probes use as their memory / training set."""
+    return np.random.default_rng(seed).permutation(len(s.train_images))[:max_train]
+
+
+def knn(
+    method: Method, s: Setup, max_train: int, queries: Tensor, query_labels: np.ndarray, seed: int
+) -> tuple[float | None, int]:
+    """kNN top-1 of ``queries`` against up to ``max_train`` training images (None without labels)."""
+    if s.data.train_labels is None or query_labels is None:
+        return None, 0
+    idx = _train_subset(s, max_train, seed)
+    bank, _ = embed(method, s.train_images[torch.from_numpy(idx).to(s.train_images.device)], s.size)
+    q, _ = embed(method, queries, s.size)
+    bank_labels = torch.from_numpy(s.data.train_labels[idx]).to(bank.device)
+    return metrics.knn_top1(bank, bank_labels, q, torch.from_numpy(np.asarray(query_labels)).to(q.device)), len(idx)
+
+
+def snapshot(method: Method, cfg: Config, s: Setup, step: int) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Probe-set embeddings, the probe batch's similarity matrix and the cheap diagnostics at ``step``."""
+    was_training = method.training
+    method.eval()
+    with torch.no_grad():
+        feats, projs = embed(method, s.probe_images, s.size)
+        z1, z2 = (method.head(method.embed(v)).float() for v in s.probe_views)
+    method.train(was_training)
+    zn = torch.nn.functional.normalize(torch.cat([z1, z2]), dim=1)
+    diag = metrics.cheap_diagnostics(z1, z2, cfg.method.temperature)
+    diag["effective_rank_features"] = metrics.effective_rank(feats)
+    arrays = {
+        "step": np.array(step),
+        "features": feats.cpu().numpy(),
+        "projections": projs.cpu().numpy(),
+        "labels": s.probe_labels,
+        "probe_index": s.probe_index,
+        "z1": z1.cpu().numpy(),
+        "z2": z2.cpu().numpy(),
+        "similarity": (zn @ zn.T).cpu().numpy(),
+        "singular_values_features": metrics.singular_values(feats).cpu().numpy(),
+        "singular_values_projections": metrics.singular_values(projs).cpu().numpy(),
+    }
+    return arrays, diag
+
+
+def verdict(method: Method, cfg: Config, diag: dict[str, float], recent_loss: float | None) -> metrics.Verdict:
+    """The collapse / temperature verdict of a snapshot's diagnostics."""
+    return metrics.diagnose(
+        diag,
+        dim=cfg.method.proj_dim if method.has_projector else method.backbone.out_dim,
+        loss=recent_loss,
+        chance=method.chance_level(cfg.train.batch_size),
+        temperature=cfg.method.temperature,
+        uses_temperature=method.USES_TEMPERATURE,
+    )
+
+
+def summary_knn(method: Method, cfg: Config, s: Setup, step: int, failed: bool) -> tuple[dict[str, Any], int]:
+    """The summary's kNN top-1 on the whole test set with its protocol, and the memory size it used. A diverged
+    run (``failed``) gets no score: its weights may be NaN, and the probe would crash on its features."""
+    t = cfg.train
+    test_images = torch.from_numpy(np.ascontiguousarray(s.data.test_images)).permute(0, 3, 1, 2).to(s.device)
+    score, n_mem = (None, 0) if failed else knn(method, s, t.knn_max_train, test_images, s.data.test_labels, t.seed)
+    protocol = f"weighted kNN, k=20, T=0.1, memory {n_mem} train images, "
+    protocol += f"queries {len(test_images)} test images, step {step}"
+    return {"knn_top1": score, "knn_protocol": protocol}, n_mem
+
+
+def linear_probe(method: Method, s: Setup, max_train: int, seed: int) -> float:
+    """Test accuracy of a linear probe on the backbone features of the kNN's ``max_train`` training images."""
+    idx = _train_subset(s, max_train, seed)
+    train, _ = embed(method, s.train_images[torch.from_numpy(idx).to(s.train_images.device)], s.size)
+    test_images = torch.from_numpy(np.ascontiguousarray(s.data.test_images)).permute(0, 3, 1, 2).to(s.device)
+    test, _ = embed(method, test_images, s.size)
+    train_labels, test_labels = torch.from_numpy(s.data.train_labels[idx]), torch.from_numpy(s.data.test_labels)
+    return metrics.linear_probe(train.cpu(), train_labels, test.cpu(), test_labels)
