@@ -1,22 +1,19 @@
 """Lessons: a question, a prediction the class commits to, one-click runs, then the figures and verdicts."""
 
-import io
 import os
-import zipfile
 from pathlib import Path
 
 import streamlit as st
 
 from cl_core import lessons as L
-from cl_core import report
 from cl_core.methods import METHODS
-from cl_core.runs import FINISHED, RunError, resolve_run
+from cl_core.runs import FINISHED
 from ui.frame import init_session, stop
 from ui.keys import K
 from ui.links import shown, view
-from ui.runs import load
+from ui.runs import found_runs
 from ui.server import jobs
-from ui.session import data_root, forget_widgets, owner, runs_dir
+from ui.session import data_root, forget_widgets, owner
 from ui.strings import lang, t, translated
 from ui.widgets import guard
 
@@ -44,16 +41,6 @@ def load_lessons(folder: str, stamp: tuple) -> tuple[list[L.Lesson], list[str]]:
     return L.load_lessons(folder)
 
 
-def lesson_runs(ids: dict[str, str]) -> dict:
-    out = {}
-    for name, run_id in ids.items():
-        try:
-            out[name] = load(resolve_run(runs_dir(), run_id))
-        except RunError:
-            continue
-    return out
-
-
 def start(lesson: L.Lesson, mode: str) -> None:
     """Queue all of the lesson's runs, or none (a server cap or the session's run quota refuses it whole)."""
     with guard():
@@ -69,7 +56,7 @@ def start(lesson: L.Lesson, mode: str) -> None:
 
 @st.fragment(run_every=2.0)
 def progress(ids: dict[str, str], labels: dict[str, str]) -> None:
-    runs = lesson_runs(ids)
+    runs = found_runs(ids)
     for name, run in runs.items():
         p = float(run.status.get("progress") or (1.0 if run.state in FINISHED else 0.0))
         st.progress(min(max(p, 0.0), 1.0), text=f"{labels[name]} · {t(run.state)}")
@@ -83,25 +70,10 @@ def figures(_lesson: L.Lesson, _runs: dict, key: tuple) -> list:
     return L.lesson_figures(_lesson, _runs, key[-1])
 
 
-def figure_rows(groups: list) -> list[list]:
-    """Per-run figures side by side (two or three a row); consecutive one-figure kinds share a row too."""
-    rows: list[list] = []
-    for kind, figs in groups:
-        if len(figs) == 1 and kind != "loss":
-            if rows and rows[-1][0][0] == "single" and len(rows[-1]) < 3:
-                rows[-1].append(("single", figs[0]))
-            else:
-                rows.append([("single", figs[0])])
-            continue
-        per_row = 2 if kind == "similarity_hist" else 3
-        rows += [[(kind, f) for f in figs[i : i + per_row]] for i in range(0, len(figs), per_row)]
-    return rows
-
-
 def results(lesson: L.Lesson, lang: str, runs: dict, started: dict) -> None:
     st.subheader(t("What the runs show"))
     key = (str(lesson.path), lesson.path.stat().st_mtime, tuple(sorted(started["ids"].items())), lang)
-    for r, row in enumerate(figure_rows(figures(lesson, runs, key))):
+    for r, row in enumerate(L.figure_rows(figures(lesson, runs, key))):
         for c, (col, (_, fig)) in enumerate(zip(st.columns(len(row)), row)):
             col.plotly_chart(translated(fig).update_layout(height=460), key=f"lesson.fig.{r}.{c}")
     _, claims = L.evaluate_lesson(lesson, runs)
@@ -138,22 +110,11 @@ def results(lesson: L.Lesson, lang: str, runs: dict, started: dict) -> None:
     )
     b.download_button(
         t("Download metrics and configs (zip)"),
-        lambda: bundle(lesson, runs, claims, started, lang),
+        lambda: L.lesson_bundle(lesson, runs, claims, started["mode"], lang),
         f"lesson-{lesson.id}.zip",
         "application/zip",
         key="lesson.zip",
     )
-
-
-def bundle(lesson: L.Lesson, runs: dict, claims: list, started: dict, lang: str) -> bytes:
-    """report.html, and each run's metrics.csv and config.json (``python -m cl_core train --config`` replays it)."""
-    files = io.BytesIO()
-    with zipfile.ZipFile(files, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("report.html", L.lesson_report(lesson, runs, claims, started["mode"], lang))
-        for name, run in runs.items():
-            z.writestr(f"{name}/metrics.csv", report.metrics_csv(run, snapshots=True))
-            z.writestr(f"{name}/config.json", (run.path / "config.json").read_text())
-    return files.getvalue()
 
 
 def try_next(lesson: L.Lesson, lang: str, mode: str) -> None:
@@ -239,7 +200,7 @@ mode = view(
     disabled=committed is None,
 )
 label = t("Run the lesson again") if started else t("Start the runs")
-training = bool(started) and any(r.state not in FINISHED for r in lesson_runs(started["ids"]).values())
+training = bool(started) and any(r.state not in FINISHED for r in found_runs(started["ids"]).values())
 if shown("start") and b.button(
     label, type="primary", disabled=committed is None or training, key=f"lesson.{lesson.id}.start", icon="▶️"
 ):
@@ -247,7 +208,7 @@ if shown("start") and b.button(
     started = st.session_state.get(LK.runs(lesson.id))
 
 if started:
-    runs = lesson_runs(started["ids"])
+    runs = found_runs(started["ids"])
     if len(runs) < len(started["ids"]) or any(r.state not in FINISHED for r in runs.values()):
         st.caption(t("Training the lesson's runs…"))
         progress(started["ids"], labels)

@@ -4,13 +4,13 @@ import streamlit as st
 
 from cl_core import figures
 from cl_core import sweep as S
-from cl_core.runs import FINISHED, Run, RunError, resolve_run
+from cl_core.runs import FINISHED
 from ui.charts import chart
 from ui.data import dataset
 from ui.frame import init_session, stop
 from ui.keys import K
 from ui.links import in_link, shown, view
-from ui.runs import load, visible
+from ui.runs import find_run, found_runs
 from ui.server import jobs, server_settings
 from ui.session import cfg, owner, runs_dir
 from ui.strings import t
@@ -83,10 +83,7 @@ if shown("launch") and st.button(t("▶ Launch the sweep"), type="primary"):
 
 def sweep_visible(sweep: S.Sweep) -> bool:
     """In private mode only the session's own sweeps (judged by their first run), as with runs."""
-    try:
-        return visible(load(resolve_run(runs_dir(), sweep.run_ids[0])))
-    except RunError:
-        return False
+    return find_run(sweep.run_ids[0]) is not None
 
 
 sweeps = {s.id: s for s in S.find_sweeps(runs_dir()) if not server_settings().private or sweep_visible(s)}
@@ -120,25 +117,13 @@ if shown("sweep"):
 sweep = sweeps[st.session_state[K.SWEEP]]
 
 
-def sweep_runs() -> dict[str, Run]:
-    out = {}
-    for run_id in sweep.run_ids:
-        try:
-            path = resolve_run(runs_dir(), run_id)
-        except RunError:
-            continue
-        if (path / "config.json").is_file():
-            out[run_id] = load(path)
-    return out
-
-
-active = any(r.state not in FINISHED for r in sweep_runs().values())
+active = any(r.state not in FINISHED for r in found_runs({i: i for i in sweep.run_ids}).values())
 
 
 @st.fragment(run_every=2.0 if active else None)
 def live() -> None:
     """Each run's state, then the sweep chart with a point per finished run."""
-    runs = sweep_runs()
+    runs = found_runs({i: i for i in sweep.run_ids})
     short = sweep.param.split(".")[-1]
     cols = st.columns(min(len(sweep.run_ids), 4))
     for i, (value, run_id) in enumerate(zip(sweep.values, sweep.run_ids)):

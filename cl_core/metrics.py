@@ -145,10 +145,17 @@ def contrast_stats(z1: Tensor, z2: Tensor, temperature: float) -> dict[str, floa
     return _softmax_stats(z1, z2, temperature)[0]
 
 
-def chance_level(method: str, batch_size: int, queue_size: int = 0, prototypes: int = 0) -> float | None:
-    """ln C: the loss of an encoder that cannot tell images apart, or None where the loss has no chance level."""
+def chance_level(
+    method: str, batch_size: int, queue_size: int = 0, prototypes: int = 0, mask_self: bool = True
+) -> float | None:
+    """ln C: the loss of an encoder that cannot tell images apart, or None where the loss has no chance level.
+
+    C is the number of candidates each anchor's softmax picks its positive from: SimCLR's 2N - 1 other views
+    (2N when ``mask_self`` is off and an anchor may pick itself), MoCo's queue + 1 (the batch's N keys without
+    a queue), SwAV's prototypes. The one definition: every ``Method.chance_level`` calls it.
+    """
     if method == "simclr":
-        return math.log(2 * batch_size - 1)
+        return math.log(2 * batch_size - (1 if mask_self else 0))
     if method == "moco":
         return math.log(queue_size + 1 if queue_size > 0 else batch_size)
     if method == "swav":

@@ -356,6 +356,44 @@ def test_each_run_exports_replayable_config_and_metrics_csv(tiny_result):
         assert len(rows) == len(run.metrics)
 
 
+def test_the_download_bundle_holds_the_report_and_each_runs_replayable_files(tiny_result):
+    import io
+    import zipfile
+
+    r = tiny_result
+    blob = L.lesson_bundle(r.lesson, r.runs, r.claims, "test", "zh")
+    with zipfile.ZipFile(io.BytesIO(blob)) as z:
+        assert sorted(z.namelist()) == [
+            "a/config.json",
+            "a/metrics.csv",
+            "b/config.json",
+            "b/metrics.csv",
+            "report.html",
+        ]
+        assert z.read("a/config.json") == (r.runs["a"].path / "config.json").read_bytes()
+        assert z.read("b/metrics.csv").decode() == report.metrics_csv(r.runs["b"], snapshots=True)
+        assert "<!DOCTYPE html>" in z.read("report.html").decode()
+
+
+def test_figure_rows_put_up_to_three_per_run_figures_a_row_and_join_single_figures():
+    groups = [
+        ("loss", ["L"]),
+        ("umap", [1, 2, 3, 4]),
+        ("similarity_hist", ["h1", "h2", "h3"]),
+        ("x", ["X"]),
+        ("y", ["Y"]),
+    ]
+    rows = L.figure_rows(groups)
+    assert rows == [
+        [("loss", "L")],  # the loss chart is never joined with others
+        [("umap", 1), ("umap", 2), ("umap", 3)],
+        [("umap", 4)],
+        [("similarity_hist", "h1"), ("similarity_hist", "h2")],
+        [("similarity_hist", "h3")],
+        [("single", "X"), ("single", "Y")],
+    ]
+
+
 def test_lesson_figures_put_per_run_figures_side_by_side(tiny_result):
     groups = dict(L.lesson_figures(tiny_result.lesson, tiny_result.runs, "zh"))
     assert len(groups["projection"]) == len(groups["similarity_hist"]) == 2

@@ -78,6 +78,12 @@ def find_run(run_id: str | None) -> Run | None:
     return run if run is not None and visible(run) else None
 
 
+def found_runs(ids: dict[str, str]) -> dict[str, Run]:
+    """{key: run} for each of ``ids``' run ids that names a run this session may see (one deleted or not yet
+    written is left out): a lesson's runs by name, a sweep's by id."""
+    return {key: run for key, run_id in ids.items() if (run := find_run(run_id)) is not None}
+
+
 def current_run() -> Run | None:
     """The run picked in the sidebar (or None; also for a run this session may not see). It is in the page's link."""
     run = find_run(st.session_state.get(K.RUN))

@@ -11,9 +11,9 @@ grammar), ``measures`` (the numbers claims read from runs), ``figures``, ``repor
 """
 
 from cl_core.lessons.claims import ClaimError, evaluate_claim, parse_claim
-from cl_core.lessons.figures import lesson_figures
+from cl_core.lessons.figures import figure_rows, lesson_figures
 from cl_core.lessons.measures import background_hue_bins, evaluate_lesson
-from cl_core.lessons.report import lesson_report
+from cl_core.lessons.report import lesson_bundle, lesson_report
 from cl_core.lessons.runner import run_lesson
 from cl_core.lessons.schema import (
     LESSONS_DIR,
@@ -34,7 +34,9 @@ __all__ = [
     "background_hue_bins",
     "evaluate_claim",
     "evaluate_lesson",
+    "figure_rows",
     "find_lesson",
+    "lesson_bundle",
     "lesson_config",
     "lesson_figures",
     "lesson_report",

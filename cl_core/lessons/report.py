@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
 from typing import Any
 
 from cl_core.lessons.claims import ClaimResult, claim_refs
@@ -72,3 +74,19 @@ def lesson_report(
 
 def _cell_value(v: Any) -> Any:
     return str(v) if isinstance(v, bool | list | dict) else v
+
+
+def lesson_bundle(
+    lesson: Lesson, runs: dict[str, Run], claims: list[ClaimResult], mode: str, lang: str = "en"
+) -> bytes:
+    """A zip of report.html and each run's metrics.csv and config.json (``python -m cl_core train --config``
+    replays it): what the Lessons page offers to download."""
+    from cl_core.report import metrics_csv
+
+    files = io.BytesIO()
+    with zipfile.ZipFile(files, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("report.html", lesson_report(lesson, runs, claims, mode, lang))
+        for name, run in runs.items():
+            z.writestr(f"{name}/metrics.csv", metrics_csv(run, snapshots=True))
+            z.writestr(f"{name}/config.json", (run.path / "config.json").read_text())
+    return files.getvalue()

@@ -6,11 +6,10 @@ its diagonal to 1 (invariance), its off-diagonal to 0 (redundancy reduction), we
 
 from __future__ import annotations
 
-from torch import Tensor, nn
+from torch import Tensor
 
 from cl_core import distributed
 from cl_core.config import Option
-from cl_core.encoders import mlp
 from cl_core.losses import barlow_twins_loss
 from cl_core.methods.base import Method, register
 
@@ -34,6 +33,7 @@ class BarlowTwins(Method):
             high=10.0,
         ),
     }
+    PROJECTOR_LAYERS = 3  # batch norm and ReLU after the first two (paper, Sec. 3)
     PRESET = {
         "augment": "barlow",
         "train.lr": 2e-3,
@@ -41,11 +41,6 @@ class BarlowTwins(Method):
         "method.proj_hidden": 512,
         "method.proj_dim": 512,
     }
-
-    def build_projector(self) -> nn.Module:
-        """Three linear layers, batch norm and ReLU after the first two (paper, Sec. 3)."""
-        m = self.cfg.method
-        return mlp(self.backbone.out_dim, m.proj_hidden, m.proj_dim, layers=3)
 
     def training_step(self, view1: Tensor, view2: Tensor) -> tuple[Tensor, dict[str, float]]:
         z1, z2 = self.project(view1), self.project(view2)  # (B, D)

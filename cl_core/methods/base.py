@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from torch import Tensor, nn
 
+from cl_core import metrics
 from cl_core.config import Config, ConfigError, Option
 from cl_core.encoders import build_backbone, mlp
 
@@ -52,6 +53,7 @@ class Method(nn.Module, abc.ABC):
     PRESET: ClassVar[dict[str, Any]] = {}  # dotted name -> value, applied by cl_core.presets
     USES_TEMPERATURE: ClassVar[bool] = False
     USES_MARGIN: ClassVar[bool] = False
+    PROJECTOR_LAYERS: ClassVar[int] = 2  # linear layers in the default projector (BN + ReLU between them)
 
     def __init__(self, cfg: Config):
         super().__init__()
@@ -62,7 +64,7 @@ class Method(nn.Module, abc.ABC):
 
     def build_projector(self) -> nn.Module:
         m = self.cfg.method
-        return mlp(self.backbone.out_dim, m.proj_hidden, m.proj_dim)
+        return mlp(self.backbone.out_dim, m.proj_hidden, m.proj_dim, layers=self.PROJECTOR_LAYERS)
 
     @property
     def has_projector(self) -> bool:
@@ -97,5 +99,13 @@ class Method(nn.Module, abc.ABC):
         return self.head(self.backbone(images))
 
     def chance_level(self, batch_size: int) -> float | None:
-        """ln C: the loss of an encoder that cannot tell images apart, or None where undefined."""
-        return None
+        """ln C: the loss of an encoder that cannot tell images apart, or None where undefined (see
+        ``cl_core.metrics.chance_level``, which this reads this method's options into)."""
+        o = self.opts
+        return metrics.chance_level(
+            self.NAME,
+            batch_size,
+            queue_size=o.get("queue_size", 0),
+            prototypes=o.get("prototypes", 0),
+            mask_self=o.get("mask_self", True),
+        )

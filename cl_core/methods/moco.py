@@ -8,7 +8,6 @@ of view 2 (one key per image, as in the original), so the queue holds the last K
 from __future__ import annotations
 
 import copy
-import math
 
 import torch
 import torch.nn.functional as F
@@ -103,7 +102,3 @@ class MoCo(Method):
         """The queue oldest -> newest: (K, D)."""
         ptr = int(self.queue_ptr)
         return torch.cat([self.queue[ptr:], self.queue[:ptr]])
-
-    def chance_level(self, batch_size: int) -> float | None:
-        k = self.opts["queue_size"]
-        return math.log(k + 1 if k else batch_size)

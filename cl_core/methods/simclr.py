@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor, nn
 
@@ -63,7 +61,3 @@ class SimCLR(Method):
             z1, z2, t, mask_self=o["mask_self"], positive=o["positive"], z1_all=z[:, 0], z2_all=z[:, 1], offset=offset
         )
         return loss, {}
-
-    def chance_level(self, batch_size: int) -> float | None:
-        candidates = 2 * batch_size - (1 if self.opts["mask_self"] else 0)
-        return math.log(candidates)

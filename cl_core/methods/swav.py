@@ -147,6 +147,3 @@ class SwAV(Method):
             self.queue.copy_(torch.cat([self._last.to(self.queue.dtype), self.queue], dim=1)[:, :q])
             self.queue_filled.fill_(min(int(self.queue_filled) + self._last.shape[1], q))
         self._last = None
-
-    def chance_level(self, batch_size: int) -> float | None:
-        return math.log(self.opts["prototypes"])

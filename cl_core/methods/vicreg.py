@@ -8,11 +8,10 @@ standard deviation of at least 1 over the batch (variance, a hinge), and dimensi
 from __future__ import annotations
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from cl_core import distributed
 from cl_core.config import Option
-from cl_core.encoders import mlp
 from cl_core.losses import vicreg_terms
 from cl_core.methods.base import Method, register
 
@@ -35,6 +34,7 @@ class VICReg(Method):
             1.0, "Weight of the covariance term (0: dimensions may become copies of each other)", low=0.0, high=1000.0
         ),
     }
+    PROJECTOR_LAYERS = 3  # batch norm and ReLU after the first two (paper, Sec. 4.2)
     PRESET = {
         "augment": "vicreg",
         "train.lr": 2e-3,
@@ -42,11 +42,6 @@ class VICReg(Method):
         "method.proj_hidden": 512,
         "method.proj_dim": 512,
     }
-
-    def build_projector(self) -> nn.Module:
-        """Three linear layers, batch norm and ReLU after the first two (paper, Sec. 4.2)."""
-        m = self.cfg.method
-        return mlp(self.backbone.out_dim, m.proj_hidden, m.proj_dim, layers=3)
 
     def training_step(self, view1: Tensor, view2: Tensor) -> tuple[Tensor, dict[str, float]]:
         z1, z2 = self.project(view1), self.project(view2)  # (B, D)
