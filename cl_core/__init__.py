@@ -29,6 +29,10 @@ _API = {
     "RunError": "runs",
     "list_runs": "runs",
     "load_run": "runs",
+    "diagnose": "doctor",
+    "Diagnosis": "doctor",
+    "read_loss": "doctor",
+    "LossReading": "doctor",
 }
 __all__ = list(_API)
 

@@ -1,4 +1,4 @@
-"""Command line: ``python -m cl_core train | sweep | list | eval | lesson``.
+"""Command line: ``python -m cl_core train | sweep | list | eval | lesson | app | doctor | inspect``.
 
 Bad settings print one line naming the field and exit with code 2; a failed run exits with 1.
 """
@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from cl_core import cli_debug
 from cl_core.config import Config, ConfigError
 from cl_core.data import DataError
 from cl_core.lessons import LESSONS_DIR
@@ -325,15 +326,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     p.add_argument("--lang", default="en", help="language code of the report (en, zh, or any the lesson has)")
     p.add_argument("--lessons-dir", default=str(LESSONS_DIR), help="a folder of lesson .toml files")
+    cli_debug.add_parsers(sub)
     args = parser.parse_args(argv)
     try:
         if args.command == "app":
             from cl_core import launch
 
             return launch.main(args.streamlit_args)
-        return {"train": cmd_train, "sweep": cmd_sweep, "list": cmd_list, "eval": cmd_eval, "lesson": cmd_lesson}[
-            args.command
-        ](args)
+        commands = {"train": cmd_train, "sweep": cmd_sweep, "list": cmd_list, "eval": cmd_eval, "lesson": cmd_lesson}
+        commands |= {"doctor": cli_debug.cmd_doctor, "inspect": cli_debug.cmd_inspect}
+        return commands[args.command](args)
     except (ConfigError, DataError, RunError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

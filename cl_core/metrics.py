@@ -290,7 +290,15 @@ def diagnose(
             "decorrelating loss (Barlow Twins, VICReg).",
         )
     verdict = _temperature_verdict(diag, temperature) if uses_temperature and temperature is not None else None
-    return verdict or _verdict(
+    if verdict is not None:
+        return verdict
+    if "pos_sim_mean" not in diag:  # one view only (cl_core.diagnose): no positives to compare with
+        return _verdict(
+            "healthy",
+            f"Per-dimension std {std:.3g} ({std / healthy:.0%} of healthy), effective rank {rank:.1f} of {d_max}, "
+            f"different images at cos {diag['neg_sim_mean']:.2f}.",
+        )
+    return _verdict(
         "healthy",
         f"Per-dimension std {std:.3g} ({std / healthy:.0%} of healthy), effective rank {rank:.1f} of {d_max}, "
         f"positives at cos {diag['pos_sim_mean']:.2f} vs negatives at {diag['neg_sim_mean']:.2f}.",

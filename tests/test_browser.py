@@ -281,6 +281,20 @@ def test_a_shared_playground_link_opens_the_same_view_in_a_new_session(page):
         other.close()
 
 
+def test_the_loss_doctor_reads_a_typed_loss_and_puts_it_in_the_link(page):
+    go_to(page, "Loss doctor")
+    alert = page.locator('[data-testid="stAlert"]').first
+    assert "ln(2N) = ln 32" in alert.inner_text()  # it opens on the copied example's printed loss
+    screenshot(page, "doctor")
+    box = page.get_by_label("Loss", exact=True)
+    box.fill("3.0")
+    box.press("Enter")
+    wait_idle(page)
+    assert "of the way from chance to the floor" in page.locator('[data-testid="stAlert"]').first.inner_text()
+    assert params(page)["doc_loss"] == "3.0"
+    assert problems(page) == []
+
+
 # Streamlit's own words, not the app's: the keyboard skip link, and the language switch names English in English
 STREAMLIT_OWN = {"Skip", "to", "main", "content", "English"}
 

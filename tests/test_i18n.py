@@ -183,6 +183,7 @@ def _verdict_inputs() -> list[tuple[dict, dict]]:
         (healthy | {"top_neg_share": 0.8}, {"temperature": 0.05}),  # too low
         (healthy | {"pos_sim_mean": 0.3, "neg_sim_mean": 0.2}, {"temperature": 1.0}),  # too high
         (healthy, {"temperature": 0.2}),  # healthy
+        ({k: v for k, v in healthy.items() if not k.startswith("pos_")}, {}),  # healthy, one view (cl_core.diagnose)
     ]
 
 
@@ -247,6 +248,19 @@ def _playground_errors() -> list[str]:
             except ConfigError as e:
                 out.append(e.message)
     return out
+
+
+def test_every_loss_doctor_reading_translates():
+    from cl_core.doctor import read_loss
+
+    cases = [(math.log(2 * 16 - 1), 16, {}), (math.log(32), 16, {}), (math.log(16), 16, {})]
+    cases += [(math.log(65), 8, {"method": "moco", "queue_size": 64}), (float("nan"), 16, {})]
+    cases += [(0.5, 16, {"method": "byol"}), (0.01, 16, {"temperature": 0.5}), (4.0, 16, {})]
+    cases += [(3.4, 16, {}), (0.185, 16, {"temperature": 0.2}), (2.0, 16, {"temperature": 0.2}), (2.0, 16, {})]
+    readings = [read_loss(x, n, **kw) for x, n, kw in cases]
+    kinds = {"not_finite", "impossible", "exactly_degenerate", "above_chance", "at_chance", "learning"}
+    assert {r.kind for r in readings} == kinds | {"near_floor", "no_chance_level"}
+    assert_translates([m for r in readings for m in (*r.reasons, *r.causes)])
 
 
 def test_config_errors_of_fuzzed_fields_translate():

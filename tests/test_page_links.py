@@ -127,3 +127,35 @@ def test_a_lessons_link_opens_its_lesson():
     assert at.selectbox(key="lesson.picked").value == "collapse"
     assert at.radio(key="lesson.collapse.mode").value == "full"
     assert at.query_params == {"lesson": "collapse", "budget": "full"}
+
+
+DOCTOR = "app_pages/doctor.py"
+
+
+def test_the_loss_doctor_opens_on_the_copied_examples_loss_and_names_the_bug():
+    at = open_link(DOCTOR)
+    assert not at.exception and warnings(at) == ""  # the reading's banner is an st.error: no problems() here
+    (banner,) = at.error
+    assert "ln(2N) = ln 32" in banner.value and "Exactly a degenerate value" in banner.value
+    assert "copied-example bug" in at.markdown[-1].value
+    assert metric(at, "Chance ln C") == pytest.approx(np.log(31), abs=1e-4)
+    assert at.query_params == {}  # the defaults stay out of the address
+
+
+def test_a_loss_doctor_link_carries_its_numbers_and_the_reading_follows():
+    link = {"doc_loss": "2.0", "doc_n": "128", "doc_T": "0.1"}
+    at = open_link(DOCTOR, **link)
+    assert problems(at) == [] and warnings(at) == ""
+    assert at.number_input(key="doc.loss").value == 2.0 and at.number_input(key="doc.n").value == 128
+    (banner,) = at.success
+    assert "Learning" in banner.value and "of the way from chance to the floor" in banner.value
+    assert metric(at, "Temperature floor") == pytest.approx(np.log1p(254 * np.exp(-10)), abs=1e-4)
+    assert at.query_params == link
+    at.selectbox(key="doc.method").set_value("moco").run()
+    at.number_input(key="doc.queue").set_value(4096).run()
+    assert at.query_params == link | {"doc_method": "moco", "doc_queue": "4096"}
+    assert metric(at, "Chance ln C") == pytest.approx(np.log(4097), abs=1e-4)
+    at.selectbox(key="doc.method").set_value("byol").run()
+    assert "has no chance level" in at.info[0].value and not at.error
+    bad = open_link(DOCTOR, doc_n="1")
+    assert "`doc_n`" in warnings(bad) and bad.number_input(key="doc.n").value == 16

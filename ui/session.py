@@ -23,6 +23,7 @@ PAGES = {  # page file -> (title, icon); app.py builds the navigation from it, p
     "app_pages/sweeps.py": ("Sweeps", "🧹"),
     "app_pages/lessons.py": ("Lessons", "🎓"),
     "app_pages/playground.py": ("Loss Playground", "🛝"),
+    "app_pages/doctor.py": ("Loss doctor", "💊"),
 }
 
 
