@@ -14,8 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from cl_core import metrics
-from cl_core.config import MethodConfig
+from cl_core.config import MethodConfig  # torch-free: the CLI imports this module before torch
 
 CONTRASTIVE = ("simclr", "moco", "swav")  # the methods whose loss has a chance level
 NO_CHANCE = ("contrastive", "byol", "simsiam", "barlow", "vicreg")
@@ -112,6 +111,8 @@ def read_loss(
     SwAV: ln(prototypes). Others have no chance level: their loss alone cannot say collapsed (diagnose the
     embeddings instead).
     """
+    from cl_core import metrics
+
     _check_method(method)
     if batch_size < 2:
         raise ValueError(f"batch_size: {batch_size} is too small; a contrastive batch has at least 2 images")
@@ -279,6 +280,7 @@ def diagnose(
     (torch or NumPy; z2 may be left out). ``features`` (N, F) adds the backbone's effective rank, ``labels``
     (N,) a leave-one-out kNN accuracy, ``loss`` (with ``batch_size``, default N) a reading of the loss.
     """
+    from cl_core import metrics
     from cl_core.methods import METHODS
 
     _check_method(method)
