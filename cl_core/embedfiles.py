@@ -159,9 +159,8 @@ def load_embeddings(path: str | Path, labels: str | Path | None = None) -> Embed
         raise
     except Exception as e:  # noqa: BLE001 - a damaged or foreign file: say which and why, no traceback
         raise _fail(path, f"could not be read as {path.suffix} ({type(e).__name__}: {e})") from None
-    views = next(
-        (vs for keys in VIEW_KEYS if all(k in {a.lower() for a in arrays} for k in keys) for vs in [keys]), None
-    )
+    present = {a.lower() for a in arrays}
+    views = next((keys for keys in VIEW_KEYS if all(k in present for k in keys)), None)
     if views is not None:
         z = [_pick(arrays, (k,)) for k in views]
     else:  # no known names: the two arrays of one shape, or the only 2-D / 3-D one
