@@ -255,6 +255,7 @@ elif run is not None and (run.path / "checkpoint.pt").is_file() and shown("conti
 if (
     run is not None
     and shown("reuse")
+    and not run.config.get("external")  # trained outside the explorer: no settings to copy
     and reuse.button(
         t("Use this run's settings"), width="stretch", help=t("Copy the current run's settings into the form above.")
     )

@@ -33,6 +33,7 @@ _API = {
     "Diagnosis": "doctor",
     "read_loss": "doctor",
     "LossReading": "doctor",
+    "RunLogger": "runlogger",
 }
 __all__ = list(_API)
 

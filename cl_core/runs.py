@@ -124,7 +124,12 @@ def read_status(run_dir: Path) -> dict[str, Any]:
     """status.json, with ``running``/``queued`` runs whose process is gone reported as ``interrupted``."""
     status = read_json(run_dir / "status.json", default={}) or {}
     if status.get("state") in ("running", "queued") and not pid_alive(status.get("pid")):
-        if status["state"] == "running":
+        if status["state"] == "running" and status.get("external"):
+            what = (
+                "The training process ended without calling RunLogger.close() (killed, crashed or still in a "
+                "notebook cell that failed); everything it logged is kept."
+            )
+        elif status["state"] == "running":
             what = "The training process ended without finishing (killed or crashed); everything it logged is kept."
             if not (run_dir / "checkpoint.pt").is_file():  # written only when a run ends
                 what += " It saved no checkpoint to continue from: start it again from Train."

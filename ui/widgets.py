@@ -22,6 +22,7 @@ def run_header(run: Run) -> None:
     s, state = run.status, run.state
     st.subheader(f"{run_label(run)}")
     st.caption(run.id)
+    external_note(run)
     job = next((j for j in server.jobs().jobs() if j.run_id == run.id), None)
     if state == "queued" and job is not None and job.state == "running":
         st.progress(0.0, text=t("Starting the training process…"))
@@ -55,7 +56,8 @@ def run_header(run: Run) -> None:
             t("kNN top-1"), "–" if knn is None else f"{knn:.1%}", help=t(summary.get("knn_protocol", "")) or None
         )
         cols[2].metric(t("Linear probe"), "–" if probe is None else f"{probe:.1%}")
-        cols[3].metric(t("Views / s"), f"{summary.get('views_per_second', 0):,.0f}")
+        vps = summary.get("views_per_second")
+        cols[3].metric(t("Views / s"), "–" if vps is None else f"{vps:,.0f}")
         cols[4].metric(t("Steps"), f"{summary.get('steps', 0):,}")
 
 
@@ -131,12 +133,22 @@ def no_runs_prompt() -> None:
         start_quick_demo()
 
 
+def external_note(run: Run) -> None:
+    """For a run written by cl_core.RunLogger (the user's own loop): who wrote it and which facts it lacks."""
+    external = run.config.get("external")
+    if external:
+        missing = "; ".join(t(m) for m in external.get("missing", []))
+        text = "**Your own run**, written by {source}. It lacks: {missing}."
+        st.info(t(text, source=external.get("source", "?"), missing=missing))
+
+
 def need_run() -> Run:
     """The current run, or a prompt to train one (and the page stops)."""
     run = runs.current_run()
     if run is None:
         no_runs_prompt()
         frame.stop()
+    external_note(run)
     return run
 
 
