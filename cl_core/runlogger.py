@@ -26,22 +26,16 @@ from typing import Any
 
 import numpy as np
 
-from cl_core.doctor import CONTRASTIVE, NO_CHANCE, diagnose
+from cl_core.doctor import CONTRASTIVE, NO_CHANCE, _tensor, diagnose
 from cl_core.runs import RunError, RunWriter
 
 MISSING_CONFIG = "no config to replay: it was trained outside the explorer"
 MISSING_CHECKPOINT = "no checkpoint to continue from"
 
 
-def _array(x: Any, name: str) -> np.ndarray:
-    if x is None:
-        return None
-    if hasattr(x, "detach"):
-        x = x.detach().float().cpu().numpy()
-    a = np.asarray(x)
-    if a.ndim != 2:
-        raise ValueError(f"{name}: expected an (N, D) array, got shape {a.shape}")
-    return a.astype(np.float32)
+def _array(x: Any, name: str) -> np.ndarray | None:
+    """(N, D) float32 NumPy from torch or NumPy, checked as diagnose checks it (shape, NaN/Inf)."""
+    return None if x is None else _tensor(x, name).numpy()
 
 
 def _thumbnails(images: Any, n: int) -> np.ndarray:
@@ -115,7 +109,10 @@ class RunLogger:
         if batch_size is None:
             self.missing.append("no batch size: the chance level is the probe batch's")
         self.t0, self.last_step, self.recent = time.time(), 0, []
-        self.closed = False
+        from cl_core.metrics import chance_level  # torch: imported when a run starts, not with cl_core
+
+        self.closed, self.last = False, None  # last: the latest snapshot's Diagnosis
+        self.chance = chance_level(method, batch_size, queue_size, prototypes) if batch_size else None
         method_cfg = {"name": method, "queue_size": queue_size, "prototypes": prototypes}
         if temperature is not None:
             method_cfg["temperature"] = temperature
@@ -132,19 +129,13 @@ class RunLogger:
     def path(self) -> Path:
         return self.writer.path
 
-    def _chance(self, n: int | None) -> float | None:
-        from cl_core.metrics import chance_level
-
-        return chance_level(self.method, n, self.queue_size, self.prototypes) if n else None
-
     def _status(self, state: str, message: str, **extra: Any) -> None:
-        n = self.batch_size
         self.writer.set_status(
             state,
             message,
             external=True,
-            batch_size=n,
-            chance_level=self._chance(n),
+            batch_size=self.batch_size,
+            chance_level=self.chance,
             class_names=self.class_names,
             **extra,
         )
@@ -200,7 +191,7 @@ class RunLogger:
         if loss is not None:
             row["loss"] = loss
         self.writer.log(row)
-        self.last_diag, self.last_verdict = d.metrics, d
+        self.last = d
         return d
 
     def _arrays(self, step: int, a: np.ndarray, b: np.ndarray, f: np.ndarray | None, labels: np.ndarray) -> dict:
@@ -257,14 +248,12 @@ class RunLogger:
             "seconds": round(time.time() - self.t0, 3),
             "final_loss": float(np.mean(self.recent)) if self.recent else None,
             "batch_size": self.batch_size,
-            "chance_level": self._chance(self.batch_size),
+            "chance_level": self.chance,
             "knn_top1": None,
             "external": True,
         }
-        diag = getattr(self, "last_diag", None)
-        if diag is not None:
-            summary.update(diag)
-            summary["verdict"], summary["verdict_reasons"] = self.last_verdict.verdict, self.last_verdict.reasons
+        if self.last is not None:
+            summary.update(self.last.metrics, verdict=self.last.verdict, verdict_reasons=self.last.reasons)
         self.writer.summary(summary)
         done = {"completed": "Finished (your own loop)", "stopped": "Stopped", "failed": "Failed"}
         self._status(state, message or done.get(state, state), finished=time.time(), step=self.last_step)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -80,7 +81,9 @@ def test_a_live_external_run_reads_running_and_a_killed_one_interrupted(tmp_path
         for _ in range(600):
             if (tmp_path / "live" / "snapshots" / "step_0000000.npz").exists():
                 break
-            p.wait(0.1) if p.poll() is not None else __import__("time").sleep(0.1)
+            if p.poll() is not None:  # the loop ended early: the asserts below say how
+                break
+            time.sleep(0.1)
         run = load_run(tmp_path / "live")
         assert run.state == "running" and run.snapshot_steps() == [0]
     finally:

@@ -80,7 +80,7 @@ class ExplorerCallback(pl.Callback):
 
     def on_train_end(self, trainer: Any, pl_module: Any) -> None:
         if self.log is not None and not self.log.closed:
-            if self.log.last_step % self.log.every:
+            if not self.log.due(self.log.last_step):
                 self._snapshot(self.log.last_step, pl_module)  # the final embeddings
             self.log.close("stopped" if trainer.interrupted else "completed")
 
