@@ -7,7 +7,7 @@ import streamlit as st
 
 from cl_core import lessons as L
 from cl_core.methods import METHODS
-from cl_core.runs import FINISHED
+from cl_core.runs import FINISHED, Run
 from ui.frame import init_session, stop
 from ui.keys import K
 from ui.links import shown, view
@@ -117,11 +117,34 @@ def results(lesson: L.Lesson, lang: str, runs: dict, started: dict) -> None:
     )
 
 
-def try_next(lesson: L.Lesson, lang: str, mode: str) -> None:
+def doctor_state(run: Run | None) -> dict:
+    """The Loss doctor's inputs (its session-state keys) from a finished run: its last loss, N, method and T.
+    What the run lacks, or the page's inputs cannot show, is left to the page's defaults."""
+    if run is None:
+        return {}
+    m, s = run.config.get("method", {}), run.summary
+    state = {"doc.method": m["name"]} if m.get("name") in METHODS else {}
+    if m.get("name") == "simclr":
+        state["doc.self"] = not m.get("options", {}).get("mask_self", True)
+    if isinstance(s.get("batch_size"), int) and 2 <= s["batch_size"] <= 10**7:
+        state["doc.n"] = s["batch_size"]
+    ranges = (("doc.loss", s.get("final_loss"), -1e6, 1e6), ("doc.T", m.get("temperature"), 1e-3, 100))
+    for key, value, low, high in ranges:
+        if isinstance(value, int | float) and low <= value <= high:  # the page's ranges; NaN is in none
+            state[key] = float(value)
+    return state
+
+
+def try_next(lesson: L.Lesson, lang: str, mode: str, runs: dict[str, Run]) -> None:
     if not shown("try_next"):
         return
     st.subheader(t("Try next"))
     for i, tn in enumerate(lesson.try_next):
+        if tn.page == "doctor":
+            if st.button(L.text(tn.label, lang), key=f"try.{lesson.id}.{i}", icon="💊"):
+                st.session_state.update(doctor_state(runs.get(tn.run) if tn.run else None))
+                st.switch_page("app_pages/doctor.py")
+            continue
         if tn.page == "compare":
             if st.button(L.text(tn.label, lang), key=f"try.{lesson.id}.{i}", icon="⚖️"):
                 st.session_state[K.COMPARE] = list(st.session_state[LK.runs(lesson.id)]["ids"].values())
@@ -214,4 +237,4 @@ if started:
         progress(started["ids"], labels)
     else:
         results(lesson, lang, runs, started)
-        try_next(lesson, lang, started["mode"])
+        try_next(lesson, lang, started["mode"], runs)

@@ -33,6 +33,9 @@ _API = {
     "Diagnosis": "doctor",
     "read_loss": "doctor",
     "LossReading": "doctor",
+    "load_loss_curve": "lossfiles",
+    "LossCurve": "lossfiles",
+    "LossFileError": "lossfiles",
     "RunLogger": "runlogger",
 }
 __all__ = list(_API)

@@ -1,4 +1,4 @@
-"""Command line: ``python -m cl_core train | sweep | list | eval | lesson | app | doctor | inspect``.
+"""Command line: ``python -m cl_core train | sweep | list | eval | lesson | app | doctor | inspect | export-backbone``.
 
 Bad settings print one line naming the field and exit with code 2; a failed run exits with 1.
 """
@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from cl_core import cli_debug
+from cl_core import cli_debug, cli_model
 from cl_core.config import Config, ConfigError
 from cl_core.data import DataError
 from cl_core.lessons import LESSONS_DIR
@@ -44,6 +44,8 @@ FLAGS = {
     "data_root": "data.root",
     "threads": "train.threads",
     "snapshots": "train.snapshots",
+    "init_from": "train.init_from",
+    "cifar_stem": "train.cifar_stem",
 }
 
 
@@ -263,8 +265,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
         Path(args.html).write_text(report.report(run, projection=args.projection))
         print(f"report: {args.html}")
     if args.projector:
-        vectors, meta = report.export_projector(run, args.projector)
-        print(f"embedding projector files: {vectors} {meta}")
+        from cl_core.embedding_projector import export_projector
+
+        e = export_projector(run, args.projector)
+        print(f"embedding projector: {e.folder} (open it with tensorboard --logdir {e.folder})")
+        if e.note:
+            print(f"  no sprite: {e.note}")
     if args.csv:
         Path(args.csv).write_text(report.metrics_csv(run))
         print(f"metrics: {args.csv}")
@@ -315,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
         "--projector",
         default=None,
         metavar="DIR",
-        help="write vectors.tsv + metadata.tsv for TensorBoard's Embedding Projector",
+        help="write TensorBoard Embedding Projector files (tensors, metadata, sprite, projector_config.pbtxt)",
     )
     p.add_argument("--csv", default=None, metavar="FILE", help="the training metrics as CSV")
     p = sub.add_parser("lesson", help="run a lesson headless: its runs, claims and HTML report (no NAME: list)")
@@ -327,6 +333,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--lang", default="en", help="language code of the report (en, zh, or any the lesson has)")
     p.add_argument("--lessons-dir", default=str(LESSONS_DIR), help="a folder of lesson .toml files")
     cli_debug.add_parsers(sub)
+    cli_model.add_parsers(sub)
     args = parser.parse_args(argv)
     try:
         if args.command == "app":
@@ -334,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
 
             return launch.main(args.streamlit_args)
         commands = {"train": cmd_train, "sweep": cmd_sweep, "list": cmd_list, "eval": cmd_eval, "lesson": cmd_lesson}
-        commands |= {"doctor": cli_debug.cmd_doctor, "inspect": cli_debug.cmd_inspect}
+        commands |= {"doctor": cli_debug.cmd_doctor, "inspect": cli_debug.cmd_inspect} | cli_model.COMMANDS
         return commands[args.command](args)
     except (ConfigError, DataError, RunError) as e:
         print(f"error: {e}", file=sys.stderr)

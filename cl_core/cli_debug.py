@@ -1,12 +1,16 @@
-"""``python -m cl_core doctor`` (what a loss value means) and ``inspect`` (the diagnosis of an embeddings file)."""
+"""``python -m cl_core doctor`` (what a loss value, or a logged loss curve, means) and ``inspect`` (the diagnosis
+of an embeddings file)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from collections.abc import Callable
 
-from cl_core.doctor import CONTRASTIVE, NO_CHANCE
+import numpy as np
+
+from cl_core.doctor import CONTRASTIVE, NO_CHANCE, LossReading
 
 
 def _loss_args(p: argparse.ArgumentParser, loss_required: bool) -> None:
@@ -20,7 +24,14 @@ def _loss_args(p: argparse.ArgumentParser, loss_required: bool) -> None:
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("doctor", help="what a loss value means: its chance level, floor and likely causes")
-    _loss_args(p, loss_required=True)
+    _loss_args(p, loss_required=False)
+    p.add_argument(
+        "--loss-file",
+        default=None,
+        metavar="FILE",
+        help="read the loss curve instead: a TensorBoard event file or folder, metrics.csv or a step,loss CSV",
+    )
+    p.add_argument("--tag", default=None, help="the curve to read from --loss-file (default: the one named loss)")
     p.add_argument("--no-mask-self", action="store_true", help="the loss keeps each anchor among its candidates")
     p = sub.add_parser("inspect", help="diagnose your own embeddings file (.npy .npz .pt .safetensors tensors.tsv)")
     p.add_argument("file", help="one view (N, D), two ((2, N, D) or z1 and z2), labels and features optional")
@@ -31,30 +42,55 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 def cmd_doctor(args: argparse.Namespace) -> int:
     from cl_core.doctor import read_loss
+    from cl_core.lossfiles import LossFileError
 
+    if (args.loss is None) == (args.loss_file is None):
+        print("error: --loss or --loss-file: give one of them (a loss value, or a file of them)", file=sys.stderr)
+        return 2
     if args.batch_size is None:
         print("error: --batch-size: needed to read a loss (the chance level depends on it)", file=sys.stderr)
         return 2
+    opts = (args.method, args.temperature, args.queue_size, args.prototypes)
+    read = lambda loss: read_loss(loss, args.batch_size, *opts, mask_self=not args.no_mask_self)  # noqa: E731
     try:
-        r = read_loss(
-            args.loss,
-            args.batch_size,
-            args.method,
-            args.temperature,
-            args.queue_size,
-            args.prototypes,
-            mask_self=not args.no_mask_self,
-        )
+        if args.loss_file is not None:
+            return _doctor_curve(args.loss_file, args.tag, read)
+        r = read(args.loss)
+    except LossFileError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     except ValueError as e:
         field, _, problem = str(e).partition(": ")
         print(f"error: --{field.replace('_', '-')}: {problem}", file=sys.stderr)
         return 2
+    _print_reading(r)
+    return 0
+
+
+def _print_reading(r: LossReading) -> None:
     print(f"loss {r.loss:.6g}: {r.kind}")
     for name in ("chance", "floor", "minimum"):
         value = getattr(r, name)
         if value is not None:
             print(f"  {name:<8} {value:.4f}")
     print(r.text())
+
+
+def _doctor_curve(path: str, tag: str | None, read: Callable[[float], LossReading]) -> int:
+    """The readings of a loss curve's first value, its least finite one and its last (that one in full)."""
+    from cl_core.lossfiles import load_loss_curve
+
+    c = load_loss_curve(path, tag)
+    print(f"{c.tag} from {c.source}: {len(c.values)} values, steps {c.steps[0]} to {c.steps[-1]}")
+    if c.nonfinite_steps:
+        shown = ", ".join(map(str, c.nonfinite_steps[:10])) + " ..." * (len(c.nonfinite_steps) > 10)
+        print(f"  {len(c.nonfinite_steps)} non-finite values, at steps {shown}")
+    finite = np.flatnonzero(np.isfinite(c.values))
+    least = [("lowest", int(finite[np.argmin(c.values[finite])]))] if len(finite) else []
+    for label, i in [("first", 0), *least, ("last", len(c.values) - 1)]:
+        print(f"  {label:<8} step {c.steps[i]}: {c.values[i]:.6g} ({read(float(c.values[i])).kind})")
+    print("The last value:")
+    _print_reading(read(float(c.values[-1])))
     return 0
 
 

@@ -136,8 +136,10 @@ class MethodConfig:
 
 @dataclass
 class TrainConfig:
-    backbone: str = "small_cnn"  # small_cnn | resnet18
-    width: int = 16  # channels of the first stage; later stages double it
+    backbone: str = "small_cnn"  # small_cnn | resnet18 | torchvision:RESNET (resnet50, ...) | timm:NAME
+    width: int = 16  # channels of small_cnn's and resnet18's first stage (later ones double it); 64 = torchvision's
+    cifar_stem: bool = True  # ResNets: 3x3 stride-1 conv1 and no max-pool, for small images; false = ImageNet's stem
+    init_from: str = ""  # a checkpoint to start the backbone from (torchvision, lightly, solo-learn, a cl_core run)
     batch_size: int = 128
     optimizer: str = "adamw"  # adamw | sgd | lars
     lr: float = 2e-3
@@ -233,6 +235,7 @@ class Config:
 
     def validate(self) -> Config:
         """Check every field; raise ConfigError for the first bad one. Returns self."""
+        from cl_core.backbones import check_backbone
         from cl_core.data import DATASETS
         from cl_core.encoders import BACKBONES
         from cl_core.methods import get_method_class
@@ -260,8 +263,10 @@ class Config:
                 known = ", ".join(cls.OPTIONS) or "none"
                 raise ConfigError(f"method.options.{key}", f"unknown option for {m.name}; known: {known}")
             m.options[key] = cls.OPTIONS[key].parse(f"method.options.{key}", value)
-        if t.backbone not in BACKBONES:
-            raise ConfigError("train.backbone", f"unknown backbone {t.backbone!r}; known: {', '.join(BACKBONES)}")
+        check_backbone(t.backbone, tuple(BACKBONES))
+        for name, kind in (("cifar_stem", bool), ("init_from", str)):
+            if not isinstance(getattr(t, name), kind):
+                raise ConfigError(f"train.{name}", f"expected {kind.__name__}, got {getattr(t, name)!r}")
         check_range("train.width", t.width, 4, 512)
         check_range("train.batch_size", t.batch_size, 2, 65536)
         if t.optimizer not in ("adamw", "sgd", "lars"):

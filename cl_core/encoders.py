@@ -1,15 +1,17 @@
-"""Backbones (a small CNN that is quick on CPU, a CIFAR-style ResNet-18) and MLP heads.
+"""Backbones (a small CNN that is quick on CPU, torchvision's ResNet-18 at any width) and MLP heads.
 
 Every backbone takes (B, 3, H, W) floats in [0, 1], normalises them itself, and returns (B, F)
-features with ``F = backbone.out_dim``.
+features with ``F = backbone.out_dim``. Library backbones (``torchvision:ARCH``, ``timm:NAME``, and
+``resnet18``) live in cl_core.backbones, their state-dict keys the library's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-import torch
 from torch import Tensor, nn
+
+from cl_core.backbones import library_backbone, torchvision_resnet
 
 
 class _Normalise(nn.Module):
@@ -40,45 +42,18 @@ class SmallCNN(nn.Sequential):
         self.out_dim = 8 * w
 
 
-class _BasicBlock(nn.Module):
-    def __init__(self, cin: int, cout: int, stride: int):
-        super().__init__()
-        self.body = nn.Sequential(
-            *_conv_bn(cin, cout, stride), nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout)
-        )
-        self.skip = nn.Identity()
-        if stride != 1 or cin != cout:
-            self.skip = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
-
-    def forward(self, x: Tensor) -> Tensor:
-        return torch.relu(self.body(x) + self.skip(x))
+BACKBONES: dict[str, Callable[[int, bool], nn.Module]] = {
+    "small_cnn": lambda width, cifar_stem: SmallCNN(width),
+    "resnet18": lambda width, cifar_stem: torchvision_resnet("resnet18", cifar_stem, width),
+}
 
 
-class ResNet18(nn.Module):
-    """CIFAR-style ResNet-18 (He et al. 2016): 3x3 stem, no max-pool, stages of w, 2w, 4w, 8w channels."""
+def build_backbone(name: str, width: int, cifar_stem: bool = True) -> nn.Module:
+    """A backbone by name (see ``cl_core.backbones.check_backbone``); its ``out_dim`` attribute is the feature size.
 
-    def __init__(self, width: int = 64):
-        super().__init__()
-        w = width
-        layers: list[nn.Module] = [_Normalise(), *_conv_bn(3, w)]
-        cin = w
-        for i, cout in enumerate((w, 2 * w, 4 * w, 8 * w)):
-            stride = 1 if i == 0 else 2
-            layers += [_BasicBlock(cin, cout, stride), _BasicBlock(cout, cout, 1)]
-            cin = cout
-        self.features = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
-        self.out_dim = 8 * w
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.features(x)  # (B, 8w)
-
-
-BACKBONES: dict[str, Callable[[int], nn.Module]] = {"small_cnn": SmallCNN, "resnet18": ResNet18}
-
-
-def build_backbone(name: str, width: int) -> nn.Module:
-    """A backbone by name; its ``out_dim`` attribute is the feature size."""
-    return BACKBONES[name](width)
+    ``width`` sizes small_cnn and resnet18; ``torchvision:ARCH`` and ``timm:NAME`` are the library's own network.
+    """
+    return library_backbone(name, cifar_stem) if ":" in name else BACKBONES[name](width, cifar_stem)
 
 
 def mlp(in_dim: int, hidden: int, out_dim: int, layers: int = 2, last_bn: bool = False) -> nn.Sequential:

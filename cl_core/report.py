@@ -1,15 +1,13 @@
 """A saved run as series, figures and files: what `python -m cl_core eval` prints and writes.
 
 ``run_series`` turns metrics.jsonl into per-key lists; ``run_figures`` builds every figure of one run;
-``report`` writes the self-contained HTML page; ``export_projector`` writes the TSV pair that
-TensorBoard's Embedding Projector (projector.tensorflow.org, "Load") opens as it is.
+``report`` writes the self-contained HTML page. The Embedding Projector export is cl_core.embedding_projector.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -274,24 +272,3 @@ def comparison_report(runs: list[Run], title: str = "Comparison") -> str:
         figs.append(overlay_figure("loss", named, normalise=True))
     figs += [overlay_figure("knn", named), overlay_figure("align_uniform", named)]
     return figures.report_html(figs, f"{title}: {len(runs)} runs", tables)
-
-
-def export_projector(
-    run: Run, out_dir: str | Path, step: int | None = None, class_names: list[str] | None = None
-) -> tuple[Path, Path]:
-    """vectors.tsv (one embedding per line) + metadata.tsv (header; index, label, class) of a snapshot."""
-    steps = run.snapshot_steps()
-    if not steps:
-        raise ValueError(f"run {run.id} has no snapshots to export")
-    snap = run.snapshot(steps[-1] if step is None else step)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    vectors, meta = out / "vectors.tsv", out / "metadata.tsv"
-    np.savetxt(vectors, snap["features"], delimiter="\t", fmt="%.6g")
-    names = class_names or run.status.get("class_names") or []
-    lines = ["index\tlabel\tclass"]
-    for idx, label in zip(snap["probe_index"], snap["labels"]):
-        cls = names[int(label)] if int(label) < len(names) else str(int(label))
-        lines.append(f"{int(idx)}\t{int(label)}\t{cls}")
-    meta.write_text("\n".join(lines) + "\n")
-    return vectors, meta

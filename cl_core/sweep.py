@@ -26,6 +26,7 @@ NOT_SWEPT = {
     "data.name", "data.root", "data.probe_size", "method.name", "train.device", "train.precision",
     "train.channels_last", "train.compile", "train.profile", "train.sync_bn", "train.stream_data",
     "train.log_every", "train.snapshots", "train.probe_pairs", "train.knn_max_train", "train.threads",
+    "train.init_from",
 }  # fmt: skip
 METRICS = ("knn_top1", "linear_probe", "final_loss", "effective_rank", "std", "alignment", "uniformity")
 

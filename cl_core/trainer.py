@@ -23,6 +23,7 @@ from torch import Tensor
 from cl_core import distributed, evaluation
 from cl_core.batches import Batches, shard_views
 from cl_core.callbacks import Callback, RunDirCallback
+from cl_core.checkpoints import init_backbone
 from cl_core.config import Config, ConfigError
 from cl_core.evaluation import Setup
 from cl_core.methods import Method, build_method
@@ -86,11 +87,12 @@ def train(
     try:
         with distributed.main_first():  # rank 0 reads (or downloads) the data before the others
             s = evaluation.setup(cfg, device)
-    except Exception as e:  # a data set that cannot be read: a failed run, not a crash
+        loop = _Loop(cfg, s, callbacks, stop, run_dir if resume else None)
+    except Exception as e:  # a data set or an init_from checkpoint that cannot be read: a failed run, not a crash
         for cb in callbacks:
             cb.on_end("failed", str(e), {})
         raise
-    return _Loop(cfg, s, callbacks, stop, run_dir if resume else None).run()
+    return loop.run()
 
 
 class _Loop:
@@ -104,7 +106,9 @@ class _Loop:
         self.world, self.rank, self.stop_all = distributed.world(), distributed.rank(), False
         if s.device.type == "cuda":
             torch.backends.cudnn.benchmark = True  # fixed input shapes: let cuDNN pick the fastest kernels
-        self.method = build_method(cfg).to(s.device)
+        self.method = build_method(cfg)
+        self.init_note = init_backbone(self.method, t.init_from) if t.init_from and resume_from is None else ""
+        self.method = self.method.to(s.device)
         if t.sync_bn and self.world > 1:
             self.method = torch.nn.SyncBatchNorm.convert_sync_batchnorm(self.method)
         if t.channels_last:
@@ -195,6 +199,8 @@ class _Loop:
             "world_size": self.world,
             "class_names": list(self.s.data.class_names),  # for reports and the projector's metadata
         }
+        if self.init_note:
+            info["init_from"] = self.init_note
         for cb in self.callbacks:
             cb.on_start(info)
         self.method.train()

@@ -15,11 +15,13 @@ import pytest
 from cl_core import lessons as L
 from cl_core import report
 from cl_core.config import Config
-from cl_core.runs import load_run
+from cl_core.lessons.measures import loss_floor, run_values
+from cl_core.presets import preset_config
+from cl_core.runs import Run, load_run
 
 ROOT = Path(__file__).resolve().parents[1]
 CLASSROOM = {"augmentations", "temperature", "copied_example_bug", "collapse", "negatives", "margin",
-             "swav_equipartition"}  # fmt: skip
+             "swav_equipartition", "reading_a_loss"}  # fmt: skip
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 # A lesson small enough to train in a few seconds: two SimCLR runs on digits, 3 steps each in test mode.
@@ -147,6 +149,8 @@ BROKEN = {
     "duplicate_run": (lambda s: s.replace('name = "b"', 'name = "a"'), "name"),
     "expected_out_of_range": (lambda s: s.replace("expected = 0", "expected = 5"), "expected"),
     "try_next_unknown_run": (lambda s: s.replace('run = "b"', 'run = "zzz"'), "try_next"),
+    "try_next_unknown_page": (lambda s: s.replace('page = "train"', 'page = "sweeps"'), "'train', 'compare' or"),
+    "doctor_unknown_run": (lambda s: s.replace('page = "train"\nrun = "b"', 'page = "doctor"\nrun = "c"'), "run"),
 }
 
 
@@ -222,6 +226,12 @@ def test_lesson_config_applies_preset_then_settings_then_test_settings_then_run_
     cfg = L.lesson_config(lesson, "b", "fast")
     assert cfg.augment.jitter_p == 0.0 and cfg.train.width == 4 and cfg.data.name == "digits"
     assert L.lesson_config(lesson, "a", "fast").augment.jitter_p > 0
+
+
+def test_a_try_next_may_open_the_loss_doctor_with_or_without_a_run(tmp_path):
+    doctor = '\n[[try_next]]\nlabel = { en = "Read it" }\npage = "doctor"\n'
+    lesson = L.load_lesson(write(tmp_path, "doc", GOOD + doctor + doctor + 'run = "a"\n'))
+    assert [(x.page, x.run) for x in lesson.try_next] == [("train", "b"), ("doctor", None), ("doctor", "a")]
 
 
 def test_find_lesson_by_file_name_order_number_or_path():
@@ -304,6 +314,23 @@ def test_claims_are_evaluated_without_eval(monkeypatch):
     for name in ("eval", "exec"):
         monkeypatch.setattr(builtins, name, forbidden)
     assert L.evaluate_claim("std[a] < 0.2 * std[b]", VALUES).held is True
+
+
+def run_of(method: str, batch_size: int, **sets) -> Run:
+    cfg = preset_config(method, "shapes")
+    cfg.train.batch_size = batch_size
+    for k, v in sets.items():
+        cfg.set(k, v)
+    return Run(Path("."), cfg.validate().to_dict(), {}, summary={"batch_size": batch_size})
+
+
+def test_loss_floor_is_the_temperature_floor_of_the_runs_batch_and_temperature_or_none_without_one():
+    assert loss_floor(run_of("simclr", 128, temperature=0.2)) == pytest.approx(np.log1p(254 * np.exp(-5)))
+    moco = run_of("moco", 64, temperature=0.5, queue_size=1024)
+    assert loss_floor(moco) == pytest.approx(np.log1p(1024 * np.exp(-2)))
+    assert loss_floor(run_of("byol", 128)) is None and loss_floor(run_of("swav", 128)) is None
+    assert loss_floor(Run(Path("."), {"external": {}, "method": {"name": "simclr"}}, {})) is None
+    assert "loss_floor" not in run_values(run_of("byol", 128))
 
 
 def test_background_hue_bins_name_the_corner_colour():

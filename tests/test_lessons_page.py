@@ -2,6 +2,8 @@
 runs through the job manager, and shows figures, verdicts and the explanation once they have finished."""
 
 import json
+import math
+import re
 import shutil
 import sys
 import time
@@ -11,6 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from cl_core import lessons as L
+from cl_core.runs import RunWriter
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = str(ROOT / "app_pages" / "lessons.py")
@@ -117,3 +120,33 @@ def test_a_lesson_that_would_pass_the_sessions_run_quota_starts_none_of_its_runs
     assert not at.exception and any("max_runs_per_session" in e.value for e in at.error)
     assert not (env / "runs").exists() or not list((env / "runs").glob("*/config.json"))  # none queued
     assert button(at, "Start the runs")  # still the first start: nothing is tracked as started
+
+
+def test_the_doctor_try_next_opens_the_loss_doctor_on_the_runs_loss_batch_and_temperature(env, monkeypatch):
+    folder = env / "lessons"
+    folder.mkdir()
+    doctor = '\n[[try_next]]\nlabel = { en = "Read its loss", zh = "解读它的损失" }\npage = "doctor"\nrun = "b"\n'
+    text = re.sub(r"figures = \[.*\]", 'figures = ["loss", "metric:final_loss"]', GOOD) + doctor
+    (folder / "tiny.toml").write_text(text, encoding="utf-8")
+    lesson = L.load_lesson(folder / "tiny.toml")
+    ids = {}
+    for name in ("a", "b"):  # finished runs written directly: no training needed to reach the results
+        ids[name] = f"20260101-00000{len(ids)}-simclr-{name}"
+        cfg = L.lesson_config(lesson, name, "fast")
+        cfg.method.temperature = 0.3
+        w = RunWriter(env / "runs" / ids[name], cfg.to_dict())
+        w.log({"step": 5, "loss": 3.25})
+        w.summary({"final_loss": 3.25, "batch_size": 32, "chance_level": math.log(63), "steps": 5})
+        w.set_status("completed", "Done.")
+    monkeypatch.setenv("CL_LESSONS_DIR", str(folder))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    at.session_state["lesson.tiny.prediction"] = 0
+    at.session_state["lesson.tiny.runs"] = {"mode": "fast", "ids": ids}
+    at.switch_page("app_pages/lessons.py").run()
+    assert not at.exception, at.exception
+    button(at, "Read its loss").click().run()
+    assert not at.exception, at.exception
+    assert at.number_input(key="doc.loss").value == 3.25 and at.number_input(key="doc.n").value == 32
+    assert at.number_input(key="doc.T").value == 0.3 and at.selectbox(key="doc.method").value == "simclr"
+    assert "Learning" in at.success[0].value

@@ -31,15 +31,6 @@ def test_eval_prints_the_diagnostics_and_writes_a_self_contained_report(run, tmp
     assert run.summary["verdict"] in page
 
 
-def test_projector_export_is_what_tensorboard_reads(run, tmp_path):
-    vectors, meta = report.export_projector(run, tmp_path)
-    vec = np.loadtxt(vectors, delimiter="\t")
-    rows = meta.read_text().splitlines()
-    assert rows[0] == "index\tlabel\tclass" and len(rows) == len(vec) + 1
-    assert vec.shape == run.snapshot(run.snapshot_steps()[-1])["features"].shape
-    assert all(len(r.split("\t")) == 3 for r in rows)
-
-
 def test_metrics_csv_has_one_row_per_logged_step(run):
     rows = list(csv.DictReader(io.StringIO(report.metrics_csv(run))))
     assert [int(r["step"]) for r in rows] == [1, 2, 3, 4, 5, 6] and "loss" in rows[0]
@@ -56,12 +47,6 @@ def test_pair_similarities_count_each_pair_once_and_match_a_plain_loop():
     assert sorted(neg.tolist()) == sorted(plain)
     _, cross = figures_embeddings.pair_similarities(sim, cross_only=True)
     assert sorted(cross.tolist()) == sorted(sim[i, m + j] for i in range(m) for j in range(m) if i != j)
-
-
-def test_projector_metadata_names_the_classes(run, tmp_path):
-    _, meta = report.export_projector(run, tmp_path)
-    row = meta.read_text().splitlines()[1].split("\t")
-    assert row[2] == run.status["class_names"][int(row[1])]
 
 
 def test_the_pair_histograms_show_a_softmax_temperature_only_for_methods_that_have_one(run):

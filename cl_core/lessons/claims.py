@@ -12,14 +12,15 @@ import operator
 from dataclasses import dataclass, field
 
 # Names a claim may use: the numeric fields of summary.json, the last logged value of per-step method logs,
-# and colour_knn (derived in measures: kNN of the probe images' background hue from their backbone features).
+# colour_knn (derived in measures: kNN of the probe images' background hue from their backbone features) and
+# loss_floor (the loss's temperature floor for the run's batch size and temperature, as doctor.read_loss gives it).
 SUMMARY_METRICS = (
     "knn_top1", "linear_probe", "std", "std_healthy", "effective_rank", "effective_rank_features", "alignment",
     "uniformity", "pos_sim_mean", "pos_sim_std", "neg_sim_mean", "neg_sim_std", "contrast_acc", "contrast_entropy",
     "top_neg_share", "final_loss", "chance_level", "views_per_second", "steps", "epochs", "seconds", "batch_size",
 )  # fmt: skip
 LOG_METRICS = ("prototypes_used", "pos_dist", "neg_dist", "simsiam_loss", "invariance", "variance", "covariance")
-METRICS = (*SUMMARY_METRICS, *LOG_METRICS, "colour_knn")
+METRICS = (*SUMMARY_METRICS, *LOG_METRICS, "colour_knn", "loss_floor")
 MAX_CLAIM = 300
 _OPS = {ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge}
 _BINOPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}

@@ -21,6 +21,7 @@ METRIC_TITLES = {  # short: the bar charts often stand three in a row
     "pos_sim_mean": "Positive pairs: mean cosine",
     "neg_sim_mean": "Negative pairs: mean cosine",
     "final_loss": "Final loss",
+    "loss_floor": "Temperature floor",
     "prototypes_used": "Prototypes in use",
     "pos_dist": "Positive pairs: mean distance",
     "neg_dist": "Negative pairs: mean distance",

@@ -6,13 +6,15 @@ from functools import lru_cache
 
 import numpy as np
 
+from cl_core.config import Config, ConfigError
+from cl_core.doctor import read_loss
 from cl_core.lessons.claims import LOG_METRICS, SUMMARY_METRICS, ClaimResult, evaluate_claim
 from cl_core.lessons.schema import Lesson
 from cl_core.runs import Run
 
 
 def run_values(run: Run) -> dict[str, float]:
-    """The numbers a claim can read from one run: summary fields, last per-step method logs, colour_knn."""
+    """The numbers a claim can read from one run: summary fields, last per-step method logs, colour_knn, loss_floor."""
     out = {k: float(v) for k, v in run.summary.items()
            if k in SUMMARY_METRICS and isinstance(v, int | float) and not isinstance(v, bool)}  # fmt: skip
     rows = [r for r in run.metrics if not r.get("snapshot")]
@@ -23,7 +25,28 @@ def run_values(run: Run) -> dict[str, float]:
     colour = colour_knn(run)
     if colour is not None:
         out["colour_knn"] = colour
+    floor = loss_floor(run)
+    if floor is not None:
+        out["loss_floor"] = floor
     return out
+
+
+def loss_floor(run: Run) -> float | None:
+    """The temperature floor of the run's loss (``doctor.read_loss``): positives aligned, negatives orthogonal.
+
+    Only SimCLR's and MoCo's losses have one; None for the other methods and for a run without a usable config
+    (an external run's). N is the batch the run trained with (the summary's), else the config's.
+    """
+    try:
+        cfg = Config.from_dict(run.config)
+        m = cfg.method.name
+        if m not in ("simclr", "moco"):
+            return None
+        n = int(run.summary.get("batch_size") or cfg.train.batch_size)
+        queue = cfg.get("queue_size") if m == "moco" else 0
+        return read_loss(0.0, n, m, cfg.method.temperature, queue_size=queue).floor  # the floor: N, T, K alone
+    except (ConfigError, TypeError, ValueError):
+        return None
 
 
 def background_hue_bins(images: np.ndarray, bins: int = 6) -> np.ndarray:

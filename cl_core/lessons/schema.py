@@ -50,8 +50,8 @@ class LessonRun:
 @dataclass
 class TryNext:
     label: Text
-    page: str  # train | compare
-    run: str | None = None  # train: start from this run's settings
+    page: str  # train | compare | doctor
+    run: str | None = None  # train: start from this run's settings; doctor: read this run's loss
     settings: dict[str, Any] = field(default_factory=dict)  # train: then change these
 
 
@@ -193,10 +193,10 @@ def _try_next(data: dict, runs: list[LessonRun]) -> list[TryNext]:
         if not isinstance(t, dict):
             raise LessonError(f"try_next[{i}]: expected a table")
         _unknown(t, {"label", "page", "run", "set"}, where)
-        if t.get("page") not in ("train", "compare"):
-            raise LessonError(f"{where}page: expected 'train' or 'compare', got {t.get('page')!r}")
+        if t.get("page") not in ("train", "compare", "doctor"):
+            raise LessonError(f"{where}page: expected 'train', 'compare' or 'doctor', got {t.get('page')!r}")
         run = t.get("run")
-        if t["page"] == "train" and run not in [r.name for r in runs]:
+        if (t["page"] == "train" or run is not None) and run not in [r.name for r in runs]:
             raise LessonError(f"{where}run: expected the name of one of this lesson's runs, got {run!r}")
         out.append(TryNext(_texts(t, "label", where), t["page"], run, _table(t, "set", where)))
     return out

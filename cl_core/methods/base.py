@@ -59,7 +59,7 @@ class Method(nn.Module, abc.ABC):
         super().__init__()
         self.cfg = cfg
         self.opts = self.option_values(cfg)
-        self.backbone = build_backbone(cfg.train.backbone, cfg.train.width)
+        self.backbone = build_backbone(cfg.train.backbone, cfg.train.width, cfg.train.cifar_stem)
         self.projector = self.build_projector()
 
     def build_projector(self) -> nn.Module:
