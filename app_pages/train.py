@@ -4,6 +4,7 @@ import math
 
 import streamlit as st
 
+from cl_core.backbones import LIBRARY_BACKBONES
 from cl_core.encoders import BACKBONES
 from cl_core.methods import METHODS
 from ui.charts import chart, loss_figure, rank_std_figure, similarity_figure
@@ -13,7 +14,7 @@ from ui.keys import K
 from ui.links import bound, shown
 from ui.runs import ACTIVE, chance_and_floor, current_run, load, stamp, with_status
 from ui.server import device_options, jobs, server_settings
-from ui.session import cfg, owner, set_method, use_run_settings
+from ui.session import cfg, owner, set_field, set_method, use_run_settings
 from ui.strings import t
 from ui.widgets import guard, run_header, verdict_banner
 
@@ -122,9 +123,12 @@ with settings:
             st.selectbox,
             "Backbone",
             "train.backbone",
-            options=list(BACKBONES),
+            options=list(dict.fromkeys([*BACKBONES, *LIBRARY_BACKBONES, c.train.backbone])),
             format_func=t,
-            help=t("small_cnn trains fast on a CPU; resnet18 is about ten times slower there."),
+            help=t(
+                "small_cnn trains fast on a CPU; resnet18 is about ten times slower there. torchvision:NAME is "
+                "torchvision's own network at its own width (resnet50 is slow on a CPU)."
+            ),
         )
     with b:
         budget_key = K.WIDGET + "train.budget"
@@ -153,7 +157,33 @@ with settings:
     with st.expander(t("Advanced settings")):
         x, y = st.columns(2)
         with x:
-            bound(st.number_input, "Backbone width", "train.width", min_value=4, max_value=512, step=8)
+            bound(
+                st.number_input,
+                "Backbone width",
+                "train.width",
+                min_value=4,
+                max_value=512,
+                step=8,
+                help=t("small_cnn's and resnet18's first stage; torchvision:NAME keeps its own widths."),
+            )
+            bound(
+                st.toggle,
+                "CIFAR stem",
+                "train.cifar_stem",
+                help=t("ResNets: a 3x3 stride-1 first convolution and no max-pool, for small images."),
+            )
+            if limits.local_folders and shown("init_from"):  # a shared server reads no files of its own
+                init_from = st.text_input(
+                    t("Start the backbone from a checkpoint"),
+                    value=c.train.init_from,
+                    key=K.WIDGET + "train.init_from",
+                    placeholder="/path/to/resnet18.pth",
+                    help=t(
+                        "A file on this computer: a torchvision state dict, a lightly or solo-learn checkpoint, "
+                        "or a run's model.pt. Its keys are matched to the backbone; what does not fit is named."
+                    ),
+                )
+                set_field(c, "train.init_from", init_from.strip())
             bound(st.number_input, "Projection hidden size", "method.proj_hidden", min_value=2, step=64)
             bound(st.number_input, "Projection output size d", "method.proj_dim", min_value=2, step=16)
             bound(st.selectbox, "Optimizer", "train.optimizer", options=["adamw", "sgd", "lars"])

@@ -32,6 +32,7 @@ RESNETS = (
     "wide_resnet50_2",
     "wide_resnet101_2",
 )
+LIBRARY_BACKBONES = ("torchvision:resnet18", "torchvision:resnet34", "torchvision:resnet50")  # the Train page's menu
 
 
 class LibraryBackbone(nn.Module):

@@ -34,14 +34,20 @@ class Settings:
     local_folders: bool = True  # the Data page may read any folder of the server; false on a shared server
 
     def check_data(self, cfg: Config) -> None:
-        """ConfigError when ``cfg`` reads a folder of the server other than the app's uploads."""
-        if self.local_folders or not cfg.data.name.startswith("folder:"):
+        """ConfigError when ``cfg`` reads a folder or checkpoint of the server other than the app's uploads."""
+        if self.local_folders:
             return
-        folder = Path(cfg.data.name.removeprefix("folder:")).resolve()
-        if not folder.is_relative_to((Path(cfg.data.root) / "uploads").resolve()):
+        uploads = (Path(cfg.data.root) / "uploads").resolve()
+        folder = cfg.data.name.removeprefix("folder:") if cfg.data.name.startswith("folder:") else ""
+        if folder and not Path(folder).resolve().is_relative_to(uploads):
             raise ConfigError(
                 "data.name",
                 "this server reads no folders of its own (local_folders in its settings file): upload a zip instead",
+            )
+        if cfg.train.init_from and not Path(cfg.train.init_from).resolve().is_relative_to(uploads):
+            raise ConfigError(
+                "train.init_from",
+                "this server reads no checkpoints of its own (local_folders in its settings file)",
             )
 
     def check_config(self, cfg: Config) -> Config:

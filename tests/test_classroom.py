@@ -96,13 +96,16 @@ def test_in_private_mode_a_session_sees_none_of_the_other_runs(home, monkeypatch
 
 
 @pytest.mark.parametrize("local_folders", [True, False])
-def test_without_local_folders_neither_the_runs_folder_nor_a_data_folder_can_be_picked(
+def test_without_local_folders_neither_the_runs_folder_nor_a_data_folder_nor_a_checkpoint_can_be_picked(
     home, monkeypatch, local_folders
 ):
     use_settings(home, monkeypatch, f"local_folders = {str(local_folders).lower()}\n")
     at = open_page("app_pages/data.py")
     assert any(w.key == "runs_dir" for w in at.sidebar.text_input) == local_folders
     assert ("A folder of images on this computer…" in at.selectbox(key="w.data.source").options) == local_folders
+    assert not at.exception
+    at.switch_page("app_pages/train.py").run()
+    assert any(w.key == "w.train.init_from" for w in at.text_input) == local_folders
     assert not at.exception
 
 

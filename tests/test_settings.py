@@ -224,6 +224,13 @@ def test_a_shared_server_reads_no_folder_of_its_own_but_uploaded_zips(tmp_path):
         shared.check_config(cfg)
     cfg.data.name = "folder:/etc"
     parse_settings({}).check_config(cfg)  # a laptop's default allows any folder
+    cfg.data.name = "digits"
+    cfg.train.init_from = "/etc/passwd"  # nor a checkpoint: torch.load of any file of the server
+    with pytest.raises(ConfigError) as e:
+        shared.check_config(cfg)
+    assert e.value.field == "train.init_from" and "local_folders" in e.value.message
+    cfg.train.init_from = str(tmp_path / "data" / "uploads" / "resnet18.pth")
+    shared.check_config(cfg)
 
 
 def test_a_sweep_is_refused_whole_when_one_value_is_over_a_cap_or_it_needs_too_many_runs(tmp_path, fake_python):

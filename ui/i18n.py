@@ -29,7 +29,7 @@ _NAMES = (
     "CIFAR-10 CIFAR-100 MNIST Fashion-MNIST STL-10 scikit-learn ImageNet RGB HTML zip ETA MSE EMA L2 logits "
     "softmax arXiv et al ln log exp cos std min max fp32 bf16 fp16 uint8 nats TensorBoard solo-learn moco "
     "Chen He Grill Caron Zbontar Bardes SyncBatchNorm torchvision PATH JSON CIFAR MB ID Python python idx ubyte CSV "
-    "ReLU CLIP"
+    "ReLU CLIP ResNet lightly timm"
 )
 STANDARD_NAMES = tuple(_NAMES.split())
 

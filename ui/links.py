@@ -54,6 +54,7 @@ LINK_DEFAULTS = {"method": "simclr", "dataset": "digits"}  # what default_config
 
 NOT_IN_LINKS = {
     "data.root": "a folder cannot come from a link",
+    "train.init_from": "a checkpoint file cannot come from a link",
     "data.name": "use dataset=",
     "method.name": "use method=",
 }
