@@ -94,6 +94,10 @@ def comparison() -> None:
     if active and not any(r.state in ACTIVE for r in selected):
         st.rerun(scope="app")  # the last run ended: stop refreshing
     named = dict(zip(report.run_names(selected), selected))
+    own = [(name, run.config.get("external")) for name, run in named.items()]
+    own = ", ".join(f"**{name}** ({e.get('source', '?')})" for name, e in own if e)
+    if own:
+        st.info(t("Your own runs among these: {runs}. Their settings are what their loop reported.", runs=own))
     normalise = view(
         st.toggle,
         "Loss divided by each run's chance level ln C",
@@ -106,7 +110,11 @@ def comparison() -> None:
     with left:
         chart(report.overlay_figure("loss", named, normalise=normalise), key="compare_loss", height=460)
     with right:
-        chart(report.overlay_figure("knn", named), key="compare_knn", height=460)
+        knn = report.overlay_figure("knn", named)
+        if any(len(trace.x or ()) for trace in knn.data):
+            chart(knn, key="compare_knn", height=460)
+        else:
+            st.info(t("No kNN measurement in these runs yet."))
     left, right = st.columns(2, gap="large")
     with left:
         chart(report.overlay_figure("align_uniform", named), key="compare_au", height=460)

@@ -1,14 +1,25 @@
-"""Loss doctor: what a printed loss means, from numbers alone (cl_core.doctor.read_loss); the link carries them."""
+"""Loss doctor: what a printed loss means, from numbers alone (cl_core.doctor.read_loss); the link carries them.
+Below it, "Open your own run": embeddings and a loss curve from the user's own training become a run
+(cl_core.import_run), the current run of every page."""
 
 import math
+from pathlib import Path
 
 import streamlit as st
 
 from cl_core.doctor import read_loss
+from cl_core.embedfiles import SUFFIXES
 from cl_core.methods import METHODS
+from cl_core.runs import new_run_id
+from ui import session
+from ui.data import save_upload
 from ui.frame import init_session
-from ui.links import view
+from ui.keys import K
+from ui.links import presenting, view
+from ui.runs import find_run
+from ui.server import server_settings
 from ui.strings import t
+from ui.widgets import run_label
 
 init_session()
 
@@ -109,3 +120,115 @@ m[3].metric(
 )
 if r.causes:
     st.markdown(f"**{t('Check')}**\n" + "\n".join(f"- {t(x)}" for x in r.causes))
+
+
+# ------------------------------------------------------------------------------------------- open your own run
+OPENED = "own.opened"  # the run this session last opened here: its links stay until another run is picked
+LABEL_TYPES = ["txt", "csv", "tsv", "npy", "npz", "pt", "pth", "safetensors"]
+
+
+def open_own_run(files: dict, paths: dict[str, str], tag: str, method: str, n: int | None, T: float | None) -> None:
+    """Save the uploads (``files``: kind -> UploadedFile) as the Data page saves a zip, or take the server paths
+    typed (``paths``, only with local_folders), write the run and make it the current one."""
+    from cl_core.importrun import import_run
+
+    saved = {kind: save_upload(up.name, up.getvalue()) for kind, up in files.items() if up is not None}
+    names = {kind: up.name for kind, up in files.items() if up is not None}
+    for kind, typed in paths.items():
+        if typed.strip() and kind not in saved:
+            saved[kind], names[kind] = Path(typed.strip()).expanduser(), typed.strip()
+    try:
+        run = import_run(
+            session.runs_dir() / new_run_id(f"{method}_import"),
+            saved.get("embeddings"),
+            saved.get("loss"),
+            labels=saved.get("labels"),
+            tag=tag.strip() or None,
+            method=method,
+            batch_size=None if n is None else int(n),
+            temperature=T,
+            owner=session.owner(),
+            source=", ".join(names.values()),
+        )
+    except ValueError as e:  # the file names the user knows, not where this server keeps them
+        msg = str(e)
+        for kind, path in saved.items():
+            msg = msg.replace(str(path), names[kind])
+        raise ValueError(msg) from None
+    st.session_state[K.RUN] = st.session_state[OPENED] = run.id
+
+
+if not presenting():
+    st.divider()
+    st.header(t("Open your own run"))
+    st.caption(
+        t(
+            "Embeddings and a loss curve your own training wrote become a run of this app: Diagnostics, Embeddings, "
+            "Compare and Train show it. Give the embeddings, the loss curve or both."
+        )
+    )
+    local = server_settings().local_folders
+    cap = int(server_settings().max_upload_mb)
+    c = st.columns(3)
+    files = {
+        "embeddings": c[0].file_uploader(
+            t("Embeddings"),
+            type=[x.lstrip(".") for x in SUFFIXES],
+            key="own.emb",
+            max_upload_size=cap,
+            help=t("One view (N, D), or two: z1 and z2, (2, N, D) or (N, 2, D); labels and features may be in it."),
+        ),
+        "labels": c[1].file_uploader(
+            t("Labels or metadata (optional)"),
+            type=LABEL_TYPES,
+            key="own.labels",
+            max_upload_size=cap,
+            help=t("N labels, one a line (a header line allowed), or an array file with a labels array."),
+        ),
+        "loss": c[2].file_uploader(
+            t("Loss curve (optional)"),
+            key="own.loss",
+            max_upload_size=cap,
+            help=t("A TensorBoard event file (events.out.tfevents.*), Lightning's metrics.csv or a step,loss CSV."),
+        ),
+    }
+    paths = {}
+    if local:  # this server may read its own files: also a path, e.g. a folder of TensorBoard logs
+        c = st.columns(3)
+        paths["embeddings"] = c[0].text_input(t("Or a file on this computer"), key="own.emb_path")
+        paths["labels"] = c[1].text_input(t("Or a file on this computer"), key="own.labels_path")
+        paths["loss"] = c[2].text_input(
+            t("Or a file or folder on this computer"), key="own.loss_path", help=t("A folder of event files too.")
+        )
+    c = st.columns(4)
+    own_method = c[0].selectbox(t("Method"), list(METHODS), key="own.method", format_func=lambda m: t(METHODS[m].TITLE))
+    own_n = c[1].number_input(
+        t("Batch size N (optional)"),
+        min_value=2,
+        max_value=10**7,
+        step=1,
+        value=None,
+        key="own.n",
+        help=t("Images per step: the loss's chance level depends on it."),
+    )
+    own_T = c[2].number_input(
+        t("Temperature T (optional)"), min_value=0.001, max_value=100.0, value=None, format="%.3f", key="own.T"
+    )
+    own_tag = c[3].text_input(
+        t("Loss tag (optional)"), key="own.tag", help=t("The curve to read when the file logs several losses.")
+    )
+    if st.button(t("Open"), type="primary", key="own.open"):
+        try:
+            with st.spinner(t("Reading your files…")):
+                open_own_run(files, paths, own_tag, own_method, own_n, own_T)
+        except ValueError as e:  # a file over the cap, a file that cannot be read, a bad setting
+            st.error(t("**Your run could not be opened**: {e}", e=t(str(e))))
+    opened = find_run(st.session_state.get(OPENED))
+    if opened is not None and st.session_state.get(K.RUN) == opened.id:
+        st.success(t("**{run}** is open: it is the current run of every page.", run=run_label(opened)))
+        c = st.columns(3)
+        if opened.snapshot_steps():
+            c[0].page_link("app_pages/diagnostics.py", label=t("Diagnostics"), icon="🩺")
+            c[1].page_link("app_pages/embeddings.py", label=t("Embeddings"), icon="🌌")
+        if "loss" in opened.config.get("external", {}).get("files", {}):
+            c[2].page_link("app_pages/train.py", label=t("Its loss curve on Train"), icon="🏋️")

@@ -37,6 +37,7 @@ _API = {
     "LossCurve": "lossfiles",
     "LossFileError": "lossfiles",
     "RunLogger": "runlogger",
+    "import_run": "importrun",
 }
 __all__ = list(_API)
 

@@ -1,4 +1,4 @@
-"""Command line: ``python -m cl_core train | sweep | list | eval | lesson | app | doctor | inspect | export-backbone``.
+"""Command line: ``python -m cl_core`` train, sweep, list, eval, lesson, app, doctor, inspect, import, export-backbone.
 
 Bad settings print one line naming the field and exit with code 2; a failed run exits with 1.
 """
@@ -341,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
 
             return launch.main(args.streamlit_args)
         commands = {"train": cmd_train, "sweep": cmd_sweep, "list": cmd_list, "eval": cmd_eval, "lesson": cmd_lesson}
-        commands |= {"doctor": cli_debug.cmd_doctor, "inspect": cli_debug.cmd_inspect} | cli_model.COMMANDS
+        commands |= cli_debug.COMMANDS | cli_model.COMMANDS
         return commands[args.command](args)
     except (ConfigError, DataError, RunError) as e:
         print(f"error: {e}", file=sys.stderr)

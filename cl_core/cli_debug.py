@@ -1,5 +1,5 @@
-"""``python -m cl_core doctor`` (what a loss value, or a logged loss curve, means) and ``inspect`` (the diagnosis
-of an embeddings file)."""
+"""``python -m cl_core doctor`` (what a loss value, or a logged loss curve, means), ``inspect`` (the diagnosis
+of an embeddings file) and ``import`` (embeddings and a loss curve written as a run the app opens)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -15,6 +16,10 @@ from cl_core.doctor import CONTRASTIVE, NO_CHANCE, LossReading
 
 def _loss_args(p: argparse.ArgumentParser, loss_required: bool) -> None:
     p.add_argument("--loss", type=float, required=loss_required, help="the loss value your run printed")
+    _method_args(p)
+
+
+def _method_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=None, metavar="N", help="images per batch (2N views)")
     p.add_argument("--method", default="simclr", choices=CONTRASTIVE + NO_CHANCE, help="whose loss it is")
     p.add_argument("--temperature", type=float, default=None, help="the loss's temperature (adds the floor)")
@@ -38,6 +43,14 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--labels", default=None, metavar="FILE", help="N labels (.txt/.csv/.tsv lines or an array file)")
     p.add_argument("--json", action="store_true", help="print the metrics and verdict as JSON")
     _loss_args(p, loss_required=False)
+    p = sub.add_parser("import", help="open your own embeddings and loss curve in the app: they become a run")
+    p.add_argument("file", nargs="?", default=None, help="embeddings (.npy .npz .pt .safetensors tensors.tsv)")
+    p.add_argument("--labels", default=None, metavar="FILE", help="N labels (.txt/.csv/.tsv lines or an array file)")
+    p.add_argument("--loss-file", default=None, metavar="FILE", help="a TensorBoard event file or folder, or a CSV")
+    p.add_argument("--tag", default=None, help="the curve to read from --loss-file (default: the one named loss)")
+    p.add_argument("--out", default=None, metavar="DIR", help="the run directory (default: RUNS_DIR/<new id>)")
+    p.add_argument("--runs-dir", default="runs", help="the app's runs folder")
+    _method_args(p)
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
@@ -128,3 +141,41 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         print(f"  {key:<24} {value:.4f}")
     print(d.text())
     return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from cl_core.embedfiles import EmbeddingsError
+    from cl_core.importrun import import_run
+    from cl_core.lossfiles import LossFileError
+    from cl_core.runlogger import MISSING_CHECKPOINT, MISSING_CONFIG
+    from cl_core.runs import RunError, new_run_id
+
+    if args.file is None and args.loss_file is None:
+        print("error: give an embeddings FILE, a --loss-file or both", file=sys.stderr)
+        return 2
+    out = args.out or Path(args.runs_dir) / new_run_id(f"{args.method}_import")
+    opts = {"method": args.method, "batch_size": args.batch_size, "temperature": args.temperature}
+    opts |= {"queue_size": args.queue_size, "prototypes": args.prototypes}
+    try:
+        run = import_run(out, args.file, args.loss_file, labels=args.labels, tag=args.tag, **opts)
+    except (EmbeddingsError, LossFileError, RunError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except ValueError as e:  # an argument: "batch_size: ..."
+        field, _, problem = str(e).partition(": ")
+        print(f"error: --{field.replace('_', '-')}: {problem}", file=sys.stderr)
+        return 2
+    print(f"run: {run.path}")
+    for note in run.config["external"]["missing"]:
+        if note not in (MISSING_CONFIG, MISSING_CHECKPOINT):  # every run from outside lacks these
+            print(f"  {note}")
+    s = run.summary
+    if s.get("verdict"):
+        print(f"verdict: {s['verdict']}", *s.get("verdict_reasons", []), sep="\n")
+    else:
+        print("no embeddings, so no verdict; the loss curve is in the run")
+    print(f"Open it in the app: CL_RUNS_DIR={run.path.parent} python -m cl_core app, and pick it in the sidebar")
+    return 0
+
+
+COMMANDS = {"doctor": cmd_doctor, "inspect": cmd_inspect, "import": cmd_import}

@@ -9,6 +9,7 @@ cl_core never imports Streamlit: this module only starts it.
 from __future__ import annotations
 
 import importlib.util
+import signal
 import subprocess
 import sys
 import tomllib
@@ -53,9 +54,15 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, tomllib.TOMLDecodeError, OSError) as e:
         print(f"cl-explorer: cannot start the app: {e}", file=sys.stderr)
         return 2
+    proc = subprocess.Popen(cmd)
+    # a service manager (or a test) stops this process, not the server: pass SIGTERM / SIGHUP on, never orphan it
+    forward = [s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s is not None]
+    for sig in forward:
+        signal.signal(sig, lambda signum, _frame: proc.send_signal(signum))
     try:
-        return subprocess.call(cmd)
-    except KeyboardInterrupt:
+        return proc.wait()
+    except KeyboardInterrupt:  # Ctrl-C reached the server too (same process group): let it shut down
+        proc.wait()
         return 130
 
 

@@ -166,7 +166,8 @@ _SECTION_ORDER = {"method": 0, "train": 1, "augment": 2, "data": 3}  # which dif
 
 
 def flat_config(config: dict[str, Any]) -> dict[str, Any]:
-    """A config.json as {dotted name: value}; the method's options not set in it appear with their defaults."""
+    """A config.json as {dotted name: value}; the method's options not set in it appear with their defaults
+    (not for a run from outside, whose loop set none of them)."""
     from cl_core.methods import METHODS
 
     out: dict[str, Any] = {}
@@ -176,7 +177,7 @@ def flat_config(config: dict[str, Any]) -> dict[str, Any]:
                 out |= {f"{section}.{key}.{k}": v for k, v in value.items()}
             else:
                 out[f"{section}.{key}"] = value
-    cls = METHODS.get(config.get("method", {}).get("name"))
+    cls = None if config.get("external") else METHODS.get(config.get("method", {}).get("name"))
     for key, opt in cls.OPTIONS.items() if cls else ():
         out.setdefault(f"method.options.{key}", opt.default)
     return out

@@ -108,7 +108,7 @@ class RunLogger:
             self.missing.append("no labels: points are not coloured by class and there is no kNN accuracy")
         if batch_size is None:
             self.missing.append("no batch size: the chance level is the probe batch's")
-        self.t0, self.last_step, self.recent = time.time(), 0, []
+        self.t0, self.last_step, self.rows_logged, self.recent = time.time(), 0, 0, []
         from cl_core.metrics import chance_level  # torch: imported when a run starts, not with cl_core
 
         self.closed, self.last = False, None  # last: the latest snapshot's Diagnosis
@@ -156,7 +156,7 @@ class RunLogger:
             row["progress"] = min(1.0, (step + 1) / self.total_steps)
         row.update({k: float(v.detach()) if hasattr(v, "detach") else float(v) for k, v in scalars.items()})
         self.writer.log(row)
-        self.last_step = int(step)
+        self.last_step, self.rows_logged = int(step), self.rows_logged + 1
         if math.isfinite(loss):
             self.recent = [*self.recent[-19:], loss]
         self._status(
@@ -244,7 +244,7 @@ class RunLogger:
         self.closed = True
         summary: dict[str, Any] = {
             "state": state,
-            "steps": self.last_step,
+            "steps": self.last_step + 1 if self.rows_logged else 0,  # steps taken, as the trainer counts them
             "seconds": round(time.time() - self.t0, 3),
             "final_loss": float(np.mean(self.recent)) if self.recent else None,
             "batch_size": self.batch_size,

@@ -4,6 +4,8 @@ Run as child processes by the tests (``python tests/external_loops.py plain|ligh
 - ``plain``: a hand-written PyTorch loop built on lightly's SimCLR projection head, NTXentLoss and
   SimCLRTransform (per-image PIL augmentations, as lightly's examples use them), with cl_core.RunLogger.
 - ``lightning``: a PyTorch Lightning LightningModule and Trainer with cl_core's ExplorerCallback.
+``--hold PATH`` pauses the loop halfway (before step steps // 2) until PATH exists: a test looks at the live run
+meanwhile, for as long as it needs, and then lets it finish.
 ``--collapse`` trains a SimSiam-style model with lightly's NegativeCosineSimilarity and neither predictor nor
 stop-gradient, which collapses (Chen & He 2021, fig. 2). Data: generated shapes (cl_core.shapes).
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -56,6 +59,13 @@ class TwoViews(torch.utils.data.Dataset):
         return v1, v2
 
 
+def wait_for(hold: str | None, timeout: float = 600.0) -> None:
+    """Wait until the file ``hold`` exists (None: don't wait); a forgotten hold ends after ``timeout`` s."""
+    deadline = time.time() + timeout
+    while hold and not Path(hold).exists() and time.time() < deadline:
+        time.sleep(0.05)
+
+
 def optimizer(params, collapse: bool) -> torch.optim.Optimizer:
     return torch.optim.Adam(params, lr=LR)
 
@@ -82,13 +92,15 @@ def setup(collapse: bool, seed: int = 0):
     return Model(collapse), loader, loss_fn, probe_views, logger_args
 
 
-def plain(run_dir: str, collapse: bool, steps: int, every: int, sleep: float, seed: int) -> None:
+def plain(run_dir: str, collapse: bool, steps: int, every: int, sleep: float, seed: int, hold: str | None = None):
     model, loader, loss_fn, (p1, p2), args = setup(collapse, seed)
     opt = optimizer(model.parameters(), collapse)
     step = 0
     with RunLogger(run_dir, snapshot_every=every, total_steps=steps, source="lightly (plain loop)", **args) as log:
         while step < steps:
             for x1, x2 in loader:
+                if step == steps // 2:
+                    wait_for(hold)
                 (_, z1), (_, z2) = model(x1), model(x2)
                 loss = loss_fn(z1, z2)
                 opt.zero_grad()
@@ -103,7 +115,7 @@ def plain(run_dir: str, collapse: bool, steps: int, every: int, sleep: float, se
                     break
 
 
-def lightning(run_dir: str, collapse: bool, steps: int, every: int, sleep: float, seed: int) -> None:
+def lightning(run_dir: str, collapse: bool, steps: int, every: int, sleep: float, seed: int, hold: str | None = None):
     import pytorch_lightning as pl
 
     from cl_core.integrations.lightning import ExplorerCallback
@@ -119,6 +131,8 @@ def lightning(run_dir: str, collapse: bool, steps: int, every: int, sleep: float
             return self.model(x)
 
         def training_step(self, batch, batch_idx):
+            if self.global_step == steps // 2:
+                wait_for(hold)
             (_, z1), (_, z2) = self.model(batch[0]), self.model(batch[1])
             time.sleep(sleep)
             return loss_fn(z1, z2)
@@ -149,6 +163,7 @@ if __name__ == "__main__":
     p.add_argument("--every", type=int, default=40)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--sleep", type=float, default=0.0, help="seconds to wait each step: keeps the run live longer")
+    p.add_argument("--hold", help="pause before step steps // 2 until this file exists (a test watches the live run)")
     a = p.parse_args()
     torch.set_num_threads(1)
-    (plain if a.kind == "plain" else lightning)(a.run_dir, a.collapse, a.steps, a.every, a.sleep, a.seed)
+    (plain if a.kind == "plain" else lightning)(a.run_dir, a.collapse, a.steps, a.every, a.sleep, a.seed, a.hold)

@@ -12,6 +12,8 @@ import os
 import shutil
 import subprocess
 import sys
+import time
+import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -74,6 +76,14 @@ def test_the_installed_cli_trains_from_another_folder(installed):
 
 
 @pytest.mark.browser
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1):
+            return True
+    except OSError:
+        return False
+
+
 def test_the_installed_console_script_serves_the_app_with_its_lessons(installed):
     sync_playwright = require_browser()
     _, target, env, work = installed
@@ -96,5 +106,10 @@ def test_the_installed_console_script_serves_the_app_with_its_lessons(installed)
         wait_idle(chinese, 120)
         assert "对比学习" in chinese.locator('[data-testid="stMain"]').inner_text()
         browser.close()
+    # stopping cl-explorer (SIGTERM to its pid) stops the Streamlit server it started, not only the wrapper
+    deadline = time.time() + 20
+    while _answers(url) and time.time() < deadline:
+        time.sleep(0.2)
+    assert not _answers(url), "the server outlived cl-explorer"
     log = (work / "server.log").read_text(errors="replace")
     assert "enableStaticServing" not in log and "Traceback" not in log, log[-2000:]

@@ -51,6 +51,7 @@ def test_a_lightly_loop_reads_healthy_and_its_collapsed_variant_reads_collapsed(
     assert collapsed.summary["effective_rank"] < 6 < healthy.summary["effective_rank"]
     assert healthy.summary["final_loss"] < healthy.summary["chance_level"]  # lightly's NT-Xent learned
     assert healthy.snapshot_steps() == [0, 40, 80, 119] and len(lit.snapshot_steps()) >= 3
+    assert healthy.summary["steps"] == lit.summary["steps"] == 120  # steps taken, as the trainer counts them
     snap = healthy.snapshot(119)
     assert snap["z1"].shape == snap["z2"].shape == (48, 32) and snap["images"].shape == (48, 24, 24, 3)
     assert snap["features"].shape == (48, 64) and snap["similarity"].shape == (96, 96)

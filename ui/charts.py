@@ -187,7 +187,7 @@ def loss_figure(path: str, stamp: tuple[float, ...], height: int = 430) -> Any:
         ]
     )
     n = run.status.get("batch_size") or run.config.get("train", {}).get("batch_size")
-    if cls is not None and cls.USES_TEMPERATURE and n:
+    if cls is not None and cls.USES_TEMPERATURE and n and m.get("temperature"):  # a run from outside may have none
         from cl_core.metrics import temperature_floor
 
         floor = temperature_floor(n, m["temperature"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -106,15 +107,17 @@ def gallery(c: Config, seed: int, n: int = 8) -> tuple[np.ndarray, np.ndarray, n
 
 
 def save_upload(name: str, content: bytes) -> Path:
-    """Store an uploaded zip under the data folder by content hash; returns its path.
+    """Store an upload under the data folder by content hash; returns its path: ``<hash>.zip`` for a zip, else
+    ``<hash>/<its file name>`` (the readers of other files go by the name: .npy, events.out.tfevents.*, ...).
 
     A DataError when it is over the server's ``max_upload_mb``.
     """
     from cl_core.runs import atomic_write_bytes
 
     server.server_settings().check_upload(name, len(content))
-    folder = Path(session.data_root()) / "uploads"
-    path = folder / f"{hashlib.sha256(content).hexdigest()[:16]}.zip"
+    folder, digest = Path(session.data_root()) / "uploads", hashlib.sha256(content).hexdigest()[:16]
+    safe = re.sub(r"[^\w.-]", "_", Path(name).name).lstrip(".") or "upload"  # never a path, never hidden
+    path = folder / f"{digest}.zip" if safe.lower().endswith(".zip") else folder / digest / safe
     if not path.exists():
         atomic_write_bytes(path, content)  # two sessions uploading the same file never read half of it
     return path
