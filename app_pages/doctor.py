@@ -127,7 +127,9 @@ OPENED = "own.opened"  # the run this session last opened here: its links stay u
 LABEL_TYPES = ["txt", "csv", "tsv", "npy", "npz", "pt", "pth", "safetensors"]
 
 
-def open_own_run(files: dict, paths: dict[str, str], tag: str, method: str, n: int | None, T: float | None) -> None:
+def open_own_run(
+    files: dict, paths: dict[str, str], tag: str, method: str, n: int | None, T: float | None, queue: int, protos: int
+) -> None:
     """Save the uploads (``files``: kind -> UploadedFile) as the Data page saves a zip, or take the server paths
     typed (``paths``, only with local_folders), write the run and make it the current one."""
     from cl_core.importrun import import_run
@@ -147,6 +149,8 @@ def open_own_run(files: dict, paths: dict[str, str], tag: str, method: str, n: i
             method=method,
             batch_size=None if n is None else int(n),
             temperature=T,
+            queue_size=int(queue),
+            prototypes=int(protos),
             owner=session.owner(),
             source=", ".join(names.values()),
         )
@@ -217,10 +221,17 @@ if not presenting():
     own_tag = c[3].text_input(
         t("Loss tag (optional)"), key="own.tag", help=t("The curve to read when the file logs several losses.")
     )
+    own_K, own_P = 0, 0  # MoCo's chance level counts its queue, SwAV's its prototypes
+    if own_method == "moco":
+        own_K = st.number_input(
+            t("Queue size K (0: in-batch keys)"), min_value=0, max_value=10**7, value=65536, step=1, key="own.K"
+        )
+    if own_method == "swav":
+        own_P = st.number_input(t("Prototypes"), min_value=1, max_value=10**6, value=3000, step=1, key="own.P")
     if st.button(t("Open"), type="primary", key="own.open"):
         try:
             with st.spinner(t("Reading your files…")):
-                open_own_run(files, paths, own_tag, own_method, own_n, own_T)
+                open_own_run(files, paths, own_tag, own_method, own_n, own_T, own_K, own_P)
         except ValueError as e:  # a file over the cap, a file that cannot be read, a bad setting
             st.error(t("**Your run could not be opened**: {e}", e=t(str(e))))
     opened = find_run(st.session_state.get(OPENED))

@@ -20,6 +20,7 @@ from torch import Tensor, nn
 from cl_core.config import ConfigError
 
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+OWN_MEAN, OWN_STD = (0.5,) * 3, (0.25,) * 3  # cl_core's own backbones (small_cnn, resnet18): (x - 0.5) / 0.25
 RESNETS = (
     "resnet18",
     "resnet34",
@@ -57,10 +58,14 @@ def _kaiming(module: nn.Module) -> None:
             nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
 
 
-def torchvision_resnet(arch: str = "resnet18", cifar_stem: bool = True, width: int = 64) -> LibraryBackbone:
+def torchvision_resnet(
+    arch: str = "resnet18", cifar_stem: bool = True, width: int = 64, own_normalisation: bool = False
+) -> LibraryBackbone:
     """torchvision's ``arch`` (random init), optionally with the CIFAR stem and stages of width, 2w, 4w, 8w.
 
     ``width`` 64 is torchvision's own network; another width keeps every key name and changes the shapes.
+    Inputs are normalised with ImageNet's mean and std, or with cl_core's own (x - 0.5) / 0.25 for the built-in
+    ``resnet18``, so that its runs saved before it became torchvision's network compute what they computed then.
     """
     import torchvision
 
@@ -77,7 +82,8 @@ def torchvision_resnet(arch: str = "resnet18", cifar_stem: bool = True, width: i
         net.conv1, net.maxpool = nn.Conv2d(3, net.bn1.num_features, 3, 1, 1, bias=False), nn.Identity()
         _kaiming(net.conv1)
     net.fc = nn.Identity()
-    return LibraryBackbone(net, 8 * width * block.expansion, IMAGENET_MEAN, IMAGENET_STD)
+    mean, std = (OWN_MEAN, OWN_STD) if own_normalisation else (IMAGENET_MEAN, IMAGENET_STD)
+    return LibraryBackbone(net, 8 * width * block.expansion, mean, std)
 
 
 def timm_backbone(name: str) -> LibraryBackbone:
@@ -86,7 +92,8 @@ def timm_backbone(name: str) -> LibraryBackbone:
 
     net = timm.create_model(name, pretrained=False, num_classes=0)
     cfg = getattr(net, "pretrained_cfg", None) or {}
-    return LibraryBackbone(net, net.num_features, cfg.get("mean", IMAGENET_MEAN), cfg.get("std", IMAGENET_STD))
+    out_dim = getattr(net, "head_hidden_size", None) or net.num_features  # MobileNetV3's head widens the features
+    return LibraryBackbone(net, out_dim, cfg.get("mean", IMAGENET_MEAN), cfg.get("std", IMAGENET_STD))
 
 
 def library_backbone(name: str, cifar_stem: bool = True) -> LibraryBackbone:

@@ -86,14 +86,18 @@ def read_state_dict(path: str | Path) -> dict[str, Tensor]:
 
 
 def _renamers(model: nn.Module) -> list[Callable[[str], str]]:
-    """Key renamings to try: none, and ``N.rest`` -> ``<N-th child>.rest`` (lightly's Sequential of children)."""
+    """Key renamings to try: none, ``N.rest`` -> ``<N-th child>.rest`` (lightly's Sequential of children), and
+    cl_core's earlier hand-written ResNet-18 (``features.4.body.0.weight``) -> torchvision's."""
     children = [name for name, _ in model.named_children()]
 
     def by_index(key: str) -> str:
         head, _, rest = key.partition(".")
         return f"{children[int(head)]}.{rest}" if head.isdigit() and int(head) < len(children) else key
 
-    return [lambda key: key, by_index]
+    def legacy(key: str) -> str:
+        return (legacy_resnet18_key(key) or key).removeprefix("net.")
+
+    return [lambda key: key, by_index, legacy]
 
 
 def _best_prefix(keys: list[str], target: dict[str, Tensor], renamers: list[Callable]) -> tuple[str, int, int]:

@@ -31,6 +31,8 @@ def cmd_export_backbone(args: argparse.Namespace) -> int:
             line += "; m.maxpool = torch.nn.Identity()"
         read = "safetensors.torch.load_file" if args.out.endswith(".safetensors") else "torch.load"
         print(f"{line}; m.load_state_dict({read}({args.out!r}))")
+        norm = "(x - 0.5) / 0.25" if backbone == "resnet18" else "ImageNet's mean and std"
+        print(f"feed it [0, 1] pixels normalised as in training: {norm}")
     return 0
 
 

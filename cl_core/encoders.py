@@ -44,7 +44,7 @@ class SmallCNN(nn.Sequential):
 
 BACKBONES: dict[str, Callable[[int, bool], nn.Module]] = {
     "small_cnn": lambda width, cifar_stem: SmallCNN(width),
-    "resnet18": lambda width, cifar_stem: torchvision_resnet("resnet18", cifar_stem, width),
+    "resnet18": lambda width, cifar_stem: torchvision_resnet("resnet18", cifar_stem, width, own_normalisation=True),
 }
 
 

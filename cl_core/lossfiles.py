@@ -192,6 +192,8 @@ def _read_csv(path: Path) -> dict[str, tuple[list[int], list[float]]]:
         for i, row in enumerate(rows):
             value = _number(row[col]) if col < len(row) else None
             step = i if step_col is None else _number(row[step_col]) if step_col < len(row) else None
+            if step is not None and math.isfinite(step) and abs(step) >= 2**63:
+                raise _fail(path, f"row {i + 1}: the step {row[step_col]} is not a step number (out of range)")
             if value is not None and step is not None and math.isfinite(step):
                 steps.append(int(step))
                 values.append(value)

@@ -8,7 +8,7 @@ import torchvision
 from conftest import tiny_config
 from torch import nn
 
-from cl_core.backbones import IMAGENET_MEAN, IMAGENET_STD
+from cl_core.backbones import IMAGENET_MEAN, IMAGENET_STD, OWN_MEAN, OWN_STD
 from cl_core.checkpoints import CheckpointError, export_backbone, init_backbone
 from cl_core.config import ConfigError
 from cl_core.encoders import build_backbone
@@ -17,6 +17,7 @@ from cl_core.trainer import train
 
 ROOT = Path(__file__).resolve().parents[1]
 MEAN, STD = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+OWN = torch.tensor(OWN_MEAN).view(1, 3, 1, 1), torch.tensor(OWN_STD).view(1, 3, 1, 1)  # the built-in resnet18's
 SMALL = {"data.image_size": 16, "data.max_train": 32, "probe_size": 16, "probe_pairs": 4, "knn_max_train": 32}
 
 
@@ -82,7 +83,7 @@ def test_an_exported_backbone_loads_strictly_into_torchvision_resnet18_with_equa
     assert set(loaded) == set(state) == set(tv.state_dict())
     x = torch.rand(3, 3, 16, 16)
     with torch.no_grad():
-        assert torch.allclose(tv((x - MEAN) / STD), backbone(x), atol=1e-5)
+        assert torch.allclose(tv((x - OWN[0]) / OWN[1]), backbone(x), atol=1e-5)
 
 
 def test_the_export_command_prints_how_to_load_the_file(resnet_run, capsys):
@@ -220,7 +221,11 @@ def _old_resnet18(w: int) -> nn.Sequential:
         def forward(self, x):
             return torch.relu(self.body(x) + self.skip(x))
 
-    layers, cin = [nn.Identity(), *conv_bn(3, w)], w
+    class Normalise(nn.Module):  # the old model's first layer: (x - 0.5) / 0.25, written out, not imported
+        def forward(self, x):
+            return (x - 0.5) / 0.25
+
+    layers, cin = [Normalise(), *conv_bn(3, w)], w
     for i, cout in enumerate((w, 2 * w, 4 * w, 8 * w)):
         layers += [Block(cin, cout, 1 if i == 0 else 2), Block(cout, cout, 1)]
         cin = cout
@@ -233,4 +238,9 @@ def test_runs_saved_by_the_earlier_resnet18_load_and_compute_the_same(tmp_path):
     new.load_state_dict({f"features.{k}": v for k, v in old.state_dict().items()}, strict=True)
     x = torch.rand(2, 3, 16, 16)
     with torch.no_grad():
-        assert torch.allclose(new(x), old((x - MEAN) / STD), atol=1e-5)
+        assert torch.allclose(new(x), old(x), atol=1e-5)  # the same features from the same pixels
+    torch.save({f"backbone.features.{k}": v for k, v in old.state_dict().items()}, tmp_path / "model.pt")
+    started = build_backbone("resnet18", 8)
+    init_backbone(holder(started), tmp_path / "model.pt")  # --init-from an old run's model.pt
+    with torch.no_grad():
+        assert torch.allclose(started.eval()(x), old(x), atol=1e-5)

@@ -105,8 +105,8 @@ def test_a_short_training_from_train_shows_live_charts(page):
     thumb.press("ArrowRight")  # 8 -> 16 -> 32
     wait_idle(page)
     page.get_by_text("Advanced settings").click()
-    page.get_by_label("Backbone width").fill("8")
-    page.get_by_label("Backbone width").press("Enter")
+    page.get_by_label("Backbone width", exact=True).fill("8")
+    page.get_by_label("Backbone width", exact=True).press("Enter")
     wait_idle(page)
     page.get_by_role("button", name=re.compile("Start training")).click()
     deadline = time.time() + 120

@@ -93,6 +93,14 @@ def test_a_loss_curve_alone_is_a_run_and_a_long_one_keeps_its_nan(tmp_path, monk
     assert importrun.NO_EMBEDDINGS in run.config["external"]["missing"]
 
 
+def test_moco_s_queue_and_swav_s_prototypes_set_the_chance_level(tmp_path):
+    curve = loss_csv(tmp_path / "l.csv", [10.8, 9.0])
+    moco = import_run(tmp_path / "moco", loss=curve, method="moco", batch_size=256, temperature=0.2, queue_size=65536)
+    assert moco.summary["chance_level"] == pytest.approx(np.log(65537))  # the queue's keys and the positive
+    swav = import_run(tmp_path / "swav", loss=curve, method="swav", batch_size=256, prototypes=3000)
+    assert swav.summary["chance_level"] == pytest.approx(np.log(3000))
+
+
 def test_a_bad_file_or_argument_leaves_nothing_behind(tmp_path):
     np.save(tmp_path / "e.npy", ISO[0])
     (tmp_path / "l.csv").write_text("step,loss\nnot,numbers\n")

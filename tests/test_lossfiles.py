@@ -131,6 +131,7 @@ def test_two_loss_tags_of_one_kind_ask_for_a_choice(tmp_path):
         ("notes.csv", b"name,comment\nabc,def\nghi,jkl\n", "has no numeric rows"),
         ("binary.csv", b"\xff\xfe\x00\x81" * 20, "is not a text file"),
         ("headers.csv", b"step,lr,accuracy\n1,0.1,0.5\n", "no tag names a loss; .*: lr, accuracy"),
+        ("huge_step.csv", b"step,loss\n1,2.0\n1e30,1.5\n", "row 2: the step 1e30 is not a step number"),
     ],
 )
 def test_bad_files_get_one_line_naming_the_file(tmp_path, name, content, problem):

@@ -75,7 +75,6 @@ def test_the_installed_cli_trains_from_another_folder(installed):
     assert lessons.returncode == 0 and b"temperature" in lessons.stdout, lessons.stderr.decode()[-2000:]
 
 
-@pytest.mark.browser
 def _answers(url: str) -> bool:
     try:
         with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1):
@@ -84,6 +83,7 @@ def _answers(url: str) -> bool:
         return False
 
 
+@pytest.mark.browser
 def test_the_installed_console_script_serves_the_app_with_its_lessons(installed):
     sync_playwright = require_browser()
     _, target, env, work = installed

@@ -73,11 +73,15 @@ def set_field(c: Config, name: str, value: Any) -> None:
         setattr(getattr(c, section), key, value)
 
 
+KEPT_ON_SWITCH = ("seconds", "steps", "epochs", "seed", "device", "batch_size", "backbone", "width", "cifar_stem")
+KEPT_ON_SWITCH += ("init_from", "snapshots")  # train settings a method switch keeps
+
+
 def with_method(old: Config, name: str) -> Config:
     """``old`` switched to method ``name``: its preset, keeping data, augmentations and budget."""
     new = default_config(name, old.data.name)
     new.data, new.augment = old.data, old.augment
-    for f in ("seconds", "steps", "epochs", "seed", "device", "batch_size", "backbone", "width", "snapshots"):
+    for f in KEPT_ON_SWITCH:
         setattr(new.train, f, getattr(old.train, f))
     return new
 
@@ -91,7 +95,10 @@ def set_method(name: str) -> None:
 
 def use_run_settings(run: Run) -> None:
     """Make a run's config the working config (the form then shows it)."""
-    st.session_state[K.CFG] = Config.from_dict(run.config)
+    c = Config.from_dict(run.config)
+    if not server.server_settings().local_folders:  # a checkpoint on this server that the page cannot show or clear
+        c.train.init_from = ""
+    st.session_state[K.CFG] = c
     forget_widgets()
 
 
