@@ -55,6 +55,7 @@ else:
             t("steps"): r.status.get("step") or 0,
             t("kNN top-1"): r.summary.get("knn_top1"),
             t("verdict"): verdict_title(r.summary.get("verdict", "")),
+            t("written by"): (r.config.get("external") or {}).get("source") or t("this app"),  # your own loop's
         }
         for r in runs
     ]

@@ -579,3 +579,103 @@ def test_every_table_is_a_flat_json_object_of_strings_named_in_its_own_language(
         table = json.loads(path.read_text(encoding="utf-8"))
         assert all(isinstance(k, str) and isinstance(v, str) for k, v in table.items()), path.name
         assert table.get(i18n.NAME_KEY), f"{path.name} has no {i18n.NAME_KEY}"
+
+
+class _NotATensor:
+    """A custom object: a .pt holding it is refused unread (weights_only)."""
+
+
+def _file_errors(tmp_path: Path) -> list[str]:
+    """The messages a user reads for bad files in "Open your own run" and for a checkpoint that does not fit."""
+    import torch
+    from torch import nn
+
+    from cl_core.checkpoints import CheckpointError, init_backbone, read_state_dict
+    from cl_core.embedfiles import EmbeddingsError, load_embeddings
+    from cl_core.lossfiles import LossFileError, load_loss_curve
+
+    def f(name: str, data: str | bytes = b"") -> Path:
+        p = tmp_path / name
+        p.write_bytes(data.encode() if isinstance(data, str) else data)
+        return p
+
+    torch.save({"z1": _NotATensor()}, pickled := tmp_path / "pickled.pt")
+    np.save(wide := tmp_path / "wide.npy", np.zeros((2, 3, 4, 5), np.float32))
+    np.save(flat := tmp_path / "flat.npy", np.zeros(5, np.float32))
+    nan = np.ones((4, 3), np.float32)
+    nan[1, 2] = np.nan
+    np.save(nans := tmp_path / "nan.npy", nan)
+    np.save(two := tmp_path / "two.npy", np.zeros((3, 4, 5), np.float32))
+    np.savez(mixed := tmp_path / "mixed.npz", z1=np.zeros((4, 3)), z2=np.zeros((5, 3)))
+    np.save(ok := tmp_path / "ok.npy", np.ones((4, 3), np.float32))
+    torch.save([torch.zeros(2)], listed := tmp_path / "list.pt")
+    torch.save({"conv.weight": torch.zeros(2)}, misfit := tmp_path / "misfit.pt")
+    torch.save({"0.weight": torch.zeros(2, 3), "0.bias": torch.zeros(2)}, stem := tmp_path / "stem.pt")
+    torch.save({"conv1.weight": torch.zeros(2, 4)}, short := tmp_path / "short.pt")
+    everything = {"conv1.weight": torch.zeros(2, 3), "conv1.bias": torch.zeros(2), "fc2.weight": torch.zeros(3, 2)}
+    everything = {f"backbone.{k}": v for k, v in everything.items()} | {"backbone.extra.weight": torch.zeros(1)}
+    torch.save(everything, every := tmp_path / "every.pt")
+    embedding_cases = [
+        (tmp_path / "missing.npy", None),
+        (tmp_path, None),
+        (pickled, None),
+        (f("garbage.pt", b"not a checkpoint"), None),
+        (wide, None),
+        (flat, None),
+        (nans, None),
+        (two, None),
+        (mixed, None),
+        (listed, None),
+        (f("emb.txt", "1 2"), None),
+        (ok, f("labels.txt", "1\n2\n")),
+    ]
+    loss_cases = [
+        (tmp_path / "missing.csv", None),
+        (f("empty.csv"), None),
+        (f("noloss.csv", "step,accuracy\n1,x\n"), None),
+        (f("twoloss.csv", "step,a_loss,b_loss\n1,2,3\n"), None),
+        (f("notag.csv", "step,loss\n1,2.5\n2,2.4\n"), "train/loss"),
+        (f("binary.csv", b"\xff\xfe\x00\x81"), None),
+        (f("events.out.tfevents.1.host", b"garbage"), None),
+    ]
+    out = []
+    for path, labels in embedding_cases:
+        with pytest.raises(EmbeddingsError) as e:
+            load_embeddings(path, labels)
+        out.append(str(e.value))
+    for path, tag in loss_cases:
+        with pytest.raises(LossFileError) as e:
+            load_loss_curve(path, tag)
+        out.append(str(e.value))
+    method = nn.Module()
+    method.backbone = nn.Module()
+    method.backbone.conv1, method.backbone.fc2 = nn.Linear(4, 2), nn.Linear(2, 2)
+    for path in (tmp_path / "missing.pt", pickled, listed):
+        with pytest.raises(CheckpointError) as e:
+            read_state_dict(path)
+        out.append(str(e.value))
+    for path in (misfit, stem, short, every):  # keys that do not fit: none, another stem, missing, all at once
+        with pytest.raises(CheckpointError) as e:
+            init_backbone(method, path)
+        out.append(str(e.value))
+    return out
+
+
+def test_errors_for_bad_files_in_open_your_own_run_and_checkpoints_translate(tmp_path):
+    from cl_core.importrun import import_run
+    from cl_core.runs import RunError
+
+    messages = _file_errors(tmp_path)
+    assert len(set(messages)) == len(messages) == 26
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "x").write_text("")
+    args = [{}, {"labels": "l.txt"}, {"batch_size": 1}, {"temperature": 0}, {"out_dir": tmp_path / "taken"}]
+    args = [{"loss": "a.csv"} | kw if kw else kw for kw in args]
+    for kw in args:
+        with pytest.raises((ValueError, RunError)) as e:
+            import_run(**({"out_dir": tmp_path / "new"} | kw))
+        messages.append(str(e.value))
+    assert len(set(messages)) == 31
+    bad = [(m, zh(m)) for m in messages if english_words(zh(m)) or not CJK.search(zh(m))]
+    assert bad == [], f"{len(bad)} of {len(messages)} messages stay (partly) English"
+    assert zh(f"{tmp_path}: is empty") == f"{tmp_path}：文件是空的"

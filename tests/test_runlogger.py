@@ -74,6 +74,10 @@ def test_every_page_opens_an_external_run_and_says_what_it_lacks(runs, page, mon
         assert any("Your own run" in i.value and "no config to replay" in i.value for i in at.info)
     if page == "train":
         assert not [b for b in at.button if "settings" in b.label or "Continue" in b.label]
+    if page == "start":  # the latest runs say which loop wrote each
+        assert set(at.dataframe[0].value["written by"]) == {"lightly (plain loop)", "PyTorch Lightning"}
+    if page == "compare":
+        assert any("Your own runs among these" in i.value for i in at.info)
 
 
 def test_a_live_external_run_reads_running_and_a_killed_one_interrupted(tmp_path):
