@@ -23,6 +23,7 @@ from torch import Tensor, nn
 
 from cl_core.backbones import legacy_resnet18_key
 from cl_core.config import ConfigError
+from cl_core.embedfiles import load_weights_only
 from cl_core.runs import atomic_write_bytes, read_json
 
 WRAPPERS = ("state_dict", "model", "model_state_dict", "module")  # Lightning / solo-learn, cl_core checkpoint.pt, ...
@@ -52,18 +53,18 @@ def _load(p: Path) -> object:
         except Exception as e:  # a user's file: whatever is wrong with it is one line, not a traceback
             raise CheckpointError(str(p), f"not a readable safetensors file ({_first_line(e)})") from None
     try:
-        return torch.load(p, map_location="cpu", weights_only=True)
+        obj, refused = load_weights_only(p)
     except pickle.UnpicklingError as e:
-        found = re.search(r"GLOBAL (\S+)", str(e))
-        if found:  # a pickled object (a whole nn.Module, a custom class): refused unread
-            why = f"it holds a Python object ({found[1]}), not only tensors; save model.state_dict() instead"
-            raise CheckpointError(str(p), why) from None
         detail = re.search(r"WeightsUnpickler error:\s*([^\n]+)", str(e))
         raise CheckpointError(str(p), f"not a torch checkpoint ({detail[1] if detail else _first_line(e)})") from None
     except Exception as e:  # truncated, a zip of something else, unreadable
         raise CheckpointError(
             str(p), f"cannot be read as a torch checkpoint ({type(e).__name__}: {_first_line(e)})"
         ) from None
+    if refused is not None:  # a pickled object (a whole nn.Module, a custom class): refused unread
+        why = f"it holds a Python object ({refused}), not only tensors; save model.state_dict() instead"
+        raise CheckpointError(str(p), why)
+    return obj
 
 
 def read_state_dict(path: str | Path) -> dict[str, Tensor]:

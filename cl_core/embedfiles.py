@@ -44,6 +44,26 @@ def _fail(path: Path, problem: str) -> EmbeddingsError:
     return EmbeddingsError(f"{path}: {problem}")
 
 
+def load_weights_only(path: Path) -> tuple[Any, str | None]:
+    """``torch.load(path, weights_only=True)`` on the CPU: (the object, None), or (None, the Python global it
+    refused) for a file that pickles objects, whose code is never run. Any other unpickling error is raised
+    (pickle.UnpicklingError: not a file torch.save wrote, or a damaged one). cl_core.checkpoints reads with it too.
+    """
+    import pickle
+
+    import torch
+
+    try:
+        with warnings.catch_warnings():  # torch warns about pickle protocols before failing on garbage
+            warnings.simplefilter("ignore")
+            return torch.load(path, map_location="cpu", weights_only=True), None
+    except pickle.UnpicklingError as e:
+        refused = re.search(r"Unsupported global: GLOBAL (\S+)", str(e))
+        if refused is None:
+            raise
+        return None, refused[1]
+
+
 def _arrays_of(path: Path) -> dict[str, np.ndarray]:
     """The named arrays a file holds (one unnamed array is called "embeddings")."""
     suffix = path.suffix.lower()
@@ -58,18 +78,15 @@ def _arrays_of(path: Path) -> dict[str, np.ndarray]:
         import torch
 
         try:
-            with warnings.catch_warnings():  # torch warns about pickle protocols before failing on garbage
-                warnings.simplefilter("ignore")
-                obj = torch.load(path, map_location="cpu", weights_only=True)
-        except pickle.UnpicklingError as e:
-            refused = re.findall(r"Unsupported global: GLOBAL (\S+)", str(e))
-            if not refused:
-                raise _fail(path, "is not a file torch.save wrote (or it is damaged)") from None
+            obj, refused = load_weights_only(path)
+        except pickle.UnpicklingError:
+            raise _fail(path, "is not a file torch.save wrote (or it is damaged)") from None
+        if refused is not None:
             raise _fail(
                 path,
                 "holds Python objects besides tensors, and pickled code is never run here (weights_only); "
-                f"save a tensor or a dict of tensors: torch.save({{'z1': z1, 'z2': z2}}, ...) (it holds {refused[0]})",
-            ) from None
+                f"save a tensor or a dict of tensors: torch.save({{'z1': z1, 'z2': z2}}, ...) (it holds {refused})",
+            )
         if isinstance(obj, torch.Tensor):
             obj = {"embeddings": obj}
         if not isinstance(obj, dict):
