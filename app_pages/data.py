@@ -5,6 +5,7 @@ import streamlit as st
 
 from cl_core.augment import AUG_PRESETS, apply_preset
 from cl_core.data import DATASETS, available_datasets
+from cl_core.presets import switch_dataset
 from ui.data import DATASET_TITLES, dataset, folder_report, gallery, image_grid, save_upload
 from ui.frame import init_session, stop
 from ui.keys import K
@@ -30,6 +31,16 @@ if K.WIDGET + "data.source" not in st.session_state:
     st.session_state[K.WIDGET + "data.source"] = source
 titles = {**DATASET_TITLES, UPLOAD: t("Upload a zip of images…"), FOLDER: t("A folder of images on this computer…")}
 col_pick, col_info = st.columns([2, 3], gap="large")
+
+
+def use_dataset(name: str) -> None:
+    """Switch to ``name`` with its own defaults (folders: colour-keeping views); their widgets show them."""
+    if name != c.data.name:
+        switch_dataset(c, name)
+        forget_widgets("augment.")
+        forget_widgets("data.image_size")
+
+
 with col_pick:
     choice = st.session_state[K.WIDGET + "data.source"]
     if shown("dataset"):  # controls that are not config fields ask shown (presentation mode)
@@ -40,13 +51,13 @@ with col_pick:
             format_func=lambda n: t(titles.get(n, n)),
         )
     if choice in ready:
-        c.data.name = choice
+        use_dataset(choice)
     elif choice == UPLOAD:
         cap = server_settings().max_upload_mb
         up = st.file_uploader(t("Zip of images (one sub-folder per class)"), type=["zip"], max_upload_size=int(cap))
         if up is not None:
             with guard():  # over the server's upload limit: a message, and the data set stays as it was
-                c.data.name = f"folder:{save_upload(up.name, up.getvalue())}"
+                use_dataset(f"folder:{save_upload(up.name, up.getvalue())}")
     else:
         path = st.text_input(
             t("Folder path"),
@@ -54,7 +65,7 @@ with col_pick:
             help=t("One sub-folder per class; train/ and test/ sub-folders are used when present."),
         )
         if path:
-            c.data.name = f"folder:{path}"
+            use_dataset(f"folder:{path}")
     if missing:
         st.caption(
             t(

@@ -65,7 +65,14 @@ def _config_parser(sub: argparse._SubParsersAction, name: str, help: str) -> arg
     p.add_argument("--config", default=None, help="replay a saved config.json (flags override it)")
     p.add_argument("--runs-dir", default="runs")
     p.add_argument("--compile", action="store_true", help="torch.compile the training step")
-    p.add_argument("--channels-last", action="store_true")
+    p.add_argument(
+        "--channels-last",
+        nargs="?",
+        const="true",
+        default=None,
+        metavar="BOOL",
+        help="channels-last memory format (default true; --channels-last false for NCHW)",
+    )
     p.add_argument("--profile", action="store_true", help="time augmentation, forward, backward and optimiser")
     p.add_argument("--quiet", action="store_true")
     return p
@@ -122,7 +129,8 @@ def build_config(args: argparse.Namespace) -> Config:
             raise ConfigError(item, "--opt takes NAME=VALUE")
         cfg.set(name.strip(), value.strip())
     cfg.train.compile = cfg.train.compile or args.compile
-    cfg.train.channels_last = cfg.train.channels_last or args.channels_last
+    if args.channels_last is not None:
+        cfg.set("train.channels_last", args.channels_last)
     cfg.train.profile = cfg.train.profile or args.profile
     return cfg.validate()
 

@@ -28,7 +28,7 @@ from cl_core.config import Config, ConfigError
 from cl_core.evaluation import Setup
 from cl_core.methods import Method, build_method
 from cl_core.optim import build_optimizer, lr_at
-from cl_core.runtime import Budget, PhaseTimer, autocast_dtype, resolve_device
+from cl_core.runtime import Budget, PhaseTimer, autocast_dtype, precision_name, resolve_device
 
 
 @dataclass
@@ -191,6 +191,7 @@ class _Loop:
         )
         info = {
             "device": str(self.s.device),
+            "precision": precision_name(self.dtype),  # what "auto" became on this machine
             "train_size": len(self.s.train_images),
             "batch_size": self.batch,
             "image_size": self.s.size,
@@ -295,6 +296,7 @@ class _Loop:
             "final_loss": float(np.mean(recent)) if recent else None,
             "batch_size": self.batch,
             "world_size": self.world,
+            "precision": precision_name(self.dtype),
             "chance_level": m.chance_level(self.batch),
             **knn,  # knn_top1 and knn_protocol
         }

@@ -19,6 +19,7 @@ from streamlit.testing.v1 import AppTest
 
 from cl_core.config import AugmentConfig, Config
 from cl_core.methods import METHODS
+from cl_core.presets import preset_config
 from cl_core.runs import FINISHED, RunWriter, load_run
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -167,6 +168,10 @@ def test_an_uploaded_zip_of_class_folders_becomes_the_data_set(monkeypatch, tmp_
     assert at.session_state["cfg"].data.name.startswith(f"folder:{tmp_path / 'data' / 'uploads'}")
     assert any("10 images in 2 classes; skipped 1 not images" in c.value for c in at.caption)
     assert any("8 train / 2 test" in m.value for m in at.markdown)
+    photos = at.session_state["cfg"].augment  # a folder's own recipe: colour kept, and its sliders show it
+    assert (photos.hue, photos.grey_p, at.slider(key="w.augment.hue").value) == (0.0, 0.0, 0.0)
+    at.selectbox(key="w.data.source").set_value("digits").run()
+    assert at.session_state["cfg"].augment == preset_config("simclr", "digits").augment and problems(at) == []
 
 
 def test_train_page_draws_each_methods_switches_from_the_registry():

@@ -83,3 +83,19 @@ def test_resume_continues_a_finished_run(tmp_path):
     assert p.returncode == 0, p.stderr
     summary = json.loads((tmp_path / "r" / "summary.json").read_text())
     assert summary["steps"] == 5
+
+
+@pytest.mark.parametrize(
+    ("flag", "want"), [([], True), (["--channels-last", "false"], False), (["--channels-last"], True)]
+)
+def test_channels_last_is_the_default_and_a_flag_turns_it_off(flag, want, tmp_path):
+    import torch
+
+    from cl_core.runtime import autocast_dtype, precision_name
+
+    out = tmp_path / "run"
+    r = cl("train", *TINY, "--device", "cpu", *flag, "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert json.loads((out / "config.json").read_text())["train"]["channels_last"] is want
+    ran = json.loads((out / "summary.json").read_text())["precision"]  # what "auto" became on this machine
+    assert ran == precision_name(autocast_dtype("auto", torch.device("cpu")))

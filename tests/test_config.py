@@ -71,3 +71,35 @@ def test_a_budget_is_required():
     cfg.train.seconds, cfg.train.steps, cfg.train.epochs = 0, 0, 0
     with pytest.raises(ConfigError, match="train.seconds"):
         cfg.validate()
+
+
+def test_a_folder_starts_from_colour_keeping_views_and_a_data_set_switch_swaps_defaults():
+    from cl_core.presets import dataset_defaults, switch_dataset
+
+    photos = preset_config("simclr", "folder:/somewhere/photos")
+    assert (photos.augment.hue, photos.augment.saturation, photos.augment.grey_p) == (0.0, 0.0, 0.0)
+    digits = preset_config("simclr", "digits").augment
+    assert (photos.augment.brightness, photos.augment.contrast) == (digits.brightness, digits.contrast) != (0, 0)
+    assert dataset_defaults("folder:/x") == dataset_defaults("folder:/y/z.zip") != {}
+    cfg = preset_config("byol", "digits")
+    cfg.augment.brightness = 0.3  # a setting no data set names: kept through the switches
+    for name in ("shapes", "folder:/p", "digits"):
+        switch_dataset(cfg, name)
+        want = preset_config("byol", name)
+        want.augment.brightness = 0.3
+        assert cfg.augment == want.augment and cfg.data == want.data, name
+    assert switch_dataset(cfg, "digits") is cfg and cfg.augment.brightness == 0.3  # same set: nothing changes
+
+
+def test_auto_precision_is_bf16_only_on_a_cpu_that_computes_it(monkeypatch):
+    import torch
+
+    from cl_core import runtime
+
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(runtime, "cpu_computes_bf16", lambda: True)
+    assert runtime.autocast_dtype("auto", cpu) == torch.bfloat16
+    assert runtime.autocast_dtype("fp32", cpu) is None
+    monkeypatch.setattr(runtime, "cpu_computes_bf16", lambda: False)
+    assert runtime.autocast_dtype("auto", cpu) is None and runtime.autocast_dtype("bf16", cpu) == torch.bfloat16
+    assert [runtime.precision_name(d) for d in (None, torch.bfloat16, torch.float16)] == ["fp32", "bf16", "fp16"]
