@@ -4,24 +4,29 @@
 
 SimCLR with the small CNN at the data set's preset (batch 128, width 16); each variant is its own
 ``cl_core.trainer._Loop`` on the same data and augmenter: ``fp32`` (NCHW), ``cl`` (channels-last), ``bf16``
-(bf16 autocast), ``bf16+cl``, and ``+compile`` on any of them (torch.compile of the step). Three warm-up steps
-each, then 8 rounds of one step per variant (interleaved, so all see the same load); prints the median and
-fastest step and views/s, and each variant's median against fp32's.
+(bf16 autocast), ``bf16+cl``, and ``+compile`` on any of them (torch.compile of the step). Timed by
+``throughput.measure``: one warm-up step each, then ``--rounds`` rounds of one step per variant (interleaved, so
+all see the same load); prints views/s of the fastest step, the step's time against the first variant's, and
+the augment / forward / backward / optimiser shares.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 import threading
-import time
+from pathlib import Path
 
 import torch
 
-from cl_core.evaluation import setup
-from cl_core.presets import preset_config
-from cl_core.runtime import Budget
-from cl_core.trainer import _Loop
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from throughput import measure  # noqa: E402
+
+from cl_core.evaluation import setup  # noqa: E402
+from cl_core.presets import preset_config  # noqa: E402
+from cl_core.trainer import _Loop  # noqa: E402
 
 
 def config(dataset: str, size: int, variant: str):
@@ -45,28 +50,16 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     s = setup(config(args.dataset, args.size, "fp32"), torch.device("cpu"))
     loops = {v: _Loop(config(args.dataset, args.size, v), s, [], threading.Event(), None) for v in args.variants}
-    budget = Budget(10**6, 0, 0, 10)
-    for loop in loops.values():
-        loop.method.train()
-        for _ in range(3):
-            loop._train_step(budget)
-    times: dict[str, list[float]] = {v: [] for v in loops}
-    for _ in range(args.rounds):
-        for v, loop in loops.items():
-            t0 = time.perf_counter()
-            loop._train_step(budget)
-            times[v].append(time.perf_counter() - t0)
+    results = dict(zip(loops, measure(list(loops.values()), args.rounds)))
     print(
         f"{args.dataset} at {args.size}x{args.size}, batch {next(iter(loops.values())).batch}, {args.threads} "
         f"thread(s), torch {torch.__version__}, load {os.getloadavg()[0]:.2f}"
     )
-    base = sorted(times[args.variants[0]])[args.rounds // 2]
-    for v, ts in times.items():
-        ts.sort()
-        med = ts[args.rounds // 2]
-        views = 2 * loops[v].batch / med
-        print(f"{v:18} median {1000 * med:6.1f} ms  fastest {1000 * ts[0]:6.1f} ms  {views:7.0f} views/s  "
-              f"{med / base:.2f}x the time of {args.variants[0]}")  # fmt: skip
+    base = results[args.variants[0]][0]
+    for v, (views, shares) in results.items():
+        split = " / ".join(f"{100 * x:.0f}%" for x in shares.values())
+        print(f"{v:18} {views:7.0f} views/s  {base / views:.2f}x the time of {args.variants[0]}  "
+              f"aug / fwd / bwd / opt {split}")  # fmt: skip
 
 
 if __name__ == "__main__":
