@@ -1,7 +1,7 @@
 """What a training run is measured on and how: its probe set, snapshots, kNN and linear probes, and the verdict.
 
 ``setup`` loads the data set, puts it on the device and fixes the probe set (test images and two augmented views of
-some of them); ``snapshot``, ``knn``, ``summary_knn`` and ``linear_probe`` measure a method on it for the trainer.
+some of them); ``snapshot``, ``knn`` and ``summary_scores`` measure a method on it for the trainer.
 """
 
 from __future__ import annotations
@@ -84,17 +84,23 @@ def _train_subset(s: Setup, max_train: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).permutation(len(s.train_images))[:max_train]
 
 
+def _memory(method: Method, s: Setup, max_train: int, seed: int) -> tuple[Tensor, Tensor]:
+    """Backbone features (on the device) and labels (CPU) of the seeded training subset."""
+    idx = _train_subset(s, max_train, seed)
+    bank, _ = embed(method, s.train_images[torch.from_numpy(idx).to(s.train_images.device)], s.size)
+    return bank, torch.from_numpy(s.data.train_labels[idx])
+
+
 def knn(
     method: Method, s: Setup, max_train: int, queries: Tensor, query_labels: np.ndarray, seed: int
 ) -> tuple[float | None, int]:
     """kNN top-1 of ``queries`` against up to ``max_train`` training images (None without labels)."""
     if s.data.train_labels is None or query_labels is None:
         return None, 0
-    idx = _train_subset(s, max_train, seed)
-    bank, _ = embed(method, s.train_images[torch.from_numpy(idx).to(s.train_images.device)], s.size)
+    bank, bank_labels = _memory(method, s, max_train, seed)
     q, _ = embed(method, queries, s.size)
-    bank_labels = torch.from_numpy(s.data.train_labels[idx]).to(bank.device)
-    return metrics.knn_top1(bank, bank_labels, q, torch.from_numpy(np.asarray(query_labels)).to(q.device)), len(idx)
+    query_labels = torch.from_numpy(np.asarray(query_labels)).to(q.device)
+    return metrics.knn_top1(bank, bank_labels.to(bank.device), q, query_labels), len(bank)
 
 
 def snapshot(method: Method, cfg: Config, s: Setup, step: int) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
@@ -135,22 +141,24 @@ def verdict(method: Method, cfg: Config, diag: dict[str, float], recent_loss: fl
     )
 
 
-def summary_knn(method: Method, cfg: Config, s: Setup, step: int, failed: bool) -> tuple[dict[str, Any], int]:
-    """The summary's kNN top-1 on the whole test set with its protocol, and the memory size it used. A diverged
-    run (``failed``) gets no score: its weights may be NaN, and the probe would crash on its features."""
+def summary_scores(method: Method, cfg: Config, s: Setup, step: int, failed: bool) -> dict[str, Any]:
+    """The summary's kNN top-1 with its protocol, and the linear probe's test accuracy, on the whole test set.
+
+    Both read the backbone features of the same seeded ``train.knn_max_train`` training images (embedded once):
+    kNN as its memory, the probe as its training set. A diverged run (``failed``) gets no scores: its weights
+    may be NaN, and the probes would crash on its features; without labels there are none either.
+    """
     t = cfg.train
     test_images = torch.from_numpy(np.ascontiguousarray(s.data.test_images)).permute(0, 3, 1, 2).to(s.device)
-    score, n_mem = (None, 0) if failed else knn(method, s, t.knn_max_train, test_images, s.data.test_labels, t.seed)
+    scores: dict[str, Any] = {"knn_top1": None}
+    n_mem = 0
+    if not failed and s.data.train_labels is not None and s.data.test_labels is not None:
+        bank, bank_labels = _memory(method, s, t.knn_max_train, t.seed)
+        queries, _ = embed(method, test_images, s.size)
+        query_labels = torch.from_numpy(s.data.test_labels)
+        scores["knn_top1"] = metrics.knn_top1(bank, bank_labels.to(bank.device), queries, query_labels.to(s.device))
+        scores["linear_probe"] = metrics.linear_probe(bank, bank_labels, queries, query_labels)
+        n_mem = len(bank)
     protocol = f"weighted kNN, k=20, T=0.1, memory {n_mem} train images, "
-    protocol += f"queries {len(test_images)} test images, step {step}"
-    return {"knn_top1": score, "knn_protocol": protocol}, n_mem
-
-
-def linear_probe(method: Method, s: Setup, max_train: int, seed: int) -> float:
-    """Test accuracy of a linear probe on the backbone features of the kNN's ``max_train`` training images."""
-    idx = _train_subset(s, max_train, seed)
-    train, _ = embed(method, s.train_images[torch.from_numpy(idx).to(s.train_images.device)], s.size)
-    test_images = torch.from_numpy(np.ascontiguousarray(s.data.test_images)).permute(0, 3, 1, 2).to(s.device)
-    test, _ = embed(method, test_images, s.size)
-    train_labels, test_labels = torch.from_numpy(s.data.train_labels[idx]), torch.from_numpy(s.data.test_labels)
-    return metrics.linear_probe(train.cpu(), train_labels, test.cpu(), test_labels)
+    scores["knn_protocol"] = protocol + f"queries {len(test_images)} test images, step {step}"
+    return scores

@@ -284,7 +284,7 @@ class _Loop:
         t0 = time.perf_counter()
         m = self.method
         m.eval()
-        knn, n_mem = evaluation.summary_knn(m, self.cfg, self.s, self.step, failed=state == "failed")
+        scores = evaluation.summary_scores(m, self.cfg, self.s, self.step, failed=state == "failed")
         summary: dict[str, Any] = {
             "state": state,
             "steps": self.step,
@@ -298,12 +298,10 @@ class _Loop:
             "world_size": self.world,
             "precision": precision_name(self.dtype),
             "chance_level": m.chance_level(self.batch),
-            **knn,  # knn_top1 and knn_protocol
+            **scores,  # knn_top1, knn_protocol and (with a score) linear_probe
         }
         if self.timer:
             summary["profile"] = self.timer.shares()
-        if knn["knn_top1"] is not None:
-            summary["linear_probe"] = evaluation.linear_probe(m, self.s, n_mem, self.cfg.train.seed)
         diag = getattr(self, "last_diag", None)
         if diag is not None:
             summary.update({k: v for k, v in diag.items() if k not in ("knn_top1", "knn_memory", "knn_queries")})
