@@ -64,15 +64,14 @@ def measure(name: str, seconds: float, threads: int, repeats: int) -> tuple:
     result = train(cfg.validate())
     method = result.method.eval()
     s = evaluation.setup(cfg, torch.device("cpu"))
-    idx = torch.from_numpy(evaluation._train_subset(s, cfg.train.knn_max_train, cfg.train.seed))
     test_images = torch.from_numpy(np.ascontiguousarray(s.data.test_images)).permute(0, 3, 1, 2)
 
-    def embed_both() -> tuple[torch.Tensor, torch.Tensor]:
-        bank = evaluation.embed(method, s.train_images[idx], s.size)[0]
-        return bank, evaluation.embed(method, test_images, s.size)[0]
+    def embed_both() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # as evaluation.summary_scores does
+        bank, y = evaluation._memory(method, s, cfg.train.knn_max_train, cfg.train.seed)
+        return bank, y, evaluation.embed(method, test_images, s.size)[0]
 
-    t_embed, (bank, queries) = fastest(embed_both, repeats)
-    y, yt = torch.from_numpy(s.data.train_labels[idx.numpy()]), torch.from_numpy(s.data.test_labels)
+    t_embed, (bank, y, queries) = fastest(embed_both, repeats)
+    yt = torch.from_numpy(s.data.test_labels)
     t_knn, _ = fastest(lambda: metrics.knn_top1(bank, y, queries, yt), repeats)
     t_probe, acc = fastest(lambda: metrics.linear_probe(bank, y, queries, yt), repeats)
     t_torch, acc_torch = fastest(lambda: torch_probe(bank, y, queries, yt), repeats)

@@ -149,10 +149,10 @@ def summary_scores(method: Method, cfg: Config, s: Setup, step: int, failed: boo
     may be NaN, and the probes would crash on its features; without labels there are none either.
     """
     t = cfg.train
-    test_images = torch.from_numpy(np.ascontiguousarray(s.data.test_images)).permute(0, 3, 1, 2).to(s.device)
     scores: dict[str, Any] = {"knn_top1": None}
     n_mem = 0
     if not failed and s.data.train_labels is not None and s.data.test_labels is not None:
+        test_images = torch.from_numpy(np.ascontiguousarray(s.data.test_images)).permute(0, 3, 1, 2).to(s.device)
         bank, bank_labels = _memory(method, s, t.knn_max_train, t.seed)
         queries, _ = embed(method, test_images, s.size)
         query_labels = torch.from_numpy(s.data.test_labels)
@@ -160,5 +160,5 @@ def summary_scores(method: Method, cfg: Config, s: Setup, step: int, failed: boo
         scores["linear_probe"] = metrics.linear_probe(bank, bank_labels, queries, query_labels)
         n_mem = len(bank)
     protocol = f"weighted kNN, k=20, T=0.1, memory {n_mem} train images, "
-    scores["knn_protocol"] = protocol + f"queries {len(test_images)} test images, step {step}"
+    scores["knn_protocol"] = protocol + f"queries {len(s.data.test_images)} test images, step {step}"
     return scores
