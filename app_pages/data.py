@@ -39,6 +39,7 @@ def use_dataset(name: str) -> None:
         switch_dataset(c, name)
         forget_widgets("augment.")
         forget_widgets("data.image_size")
+        forget_widgets("data.view_size")
 
 
 with col_pick:
@@ -76,6 +77,17 @@ with col_pick:
         )
     with st.expander(t("Data options")):
         bound(st.number_input, "Image size (0 = the set's own)", "data.image_size", min_value=0, max_value=512, step=8)
+        bound(
+            st.number_input,
+            "Training view size (0 = the image size)",
+            "data.view_size",
+            min_value=0,
+            max_value=512,
+            step=8,
+            help=t(
+                "Smaller views train more steps a second; kNN and snapshots still see the images at the image size."
+            ),
+        )
         bound(st.number_input, "Training images (0 = all)", "data.max_train", min_value=0, step=500)
         bound(
             st.number_input,

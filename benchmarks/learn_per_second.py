@@ -7,7 +7,7 @@ Three ways to spend the same budget on SimCLR with the small CNN, each cell its 
 
 - **default**: what ``python -m cl_core train --dataset D --seconds S`` does now (the trainer's batched
   augmentation, with snapshots and diagnostics as in any run);
-- **previous**: the same run with the defaults of before this benchmark (fp32 on the CPU, NCHW, and on a
+- **previous**: the same run with the defaults of before this benchmark (fp32 on the CPU, NCHW, full-size views; on a
   folder data set SimCLR's colour jitter and greyscale): ``PREVIOUS`` below, as config overrides;
 - **per-image**: the previous default's model, optimiser, schedule and augmentations, fed one image at a time
   by torchvision transforms in a DataLoader (``benchmarks/_per_image.py``), as lightly and solo-learn do.
@@ -37,7 +37,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 RECIPES = ("default", "previous", "per-image")
 # the defaults before this benchmark: config field -> old value; on a folder also the method's own colour jitter
+# and full-size views; shapes trained and were measured at 16x16 (now 16x16 views of 32x32 images, measured at 32)
 PREVIOUS: dict[str, Any] = {"train.precision": "fp32", "train.channels_last": False}
+PREVIOUS_DATASET: dict[str, dict[str, Any]] = {"shapes": {"data.image_size": 16, "data.view_size": 0}}
 
 
 def config(recipe: str, dataset: str, seconds: float, threads: int, seed: int):
@@ -50,7 +52,7 @@ def config(recipe: str, dataset: str, seconds: float, threads: int, seed: int):
         folder = (
             {name: method_only.get(name) for name in dataset_defaults(dataset)} if dataset.startswith("folder:") else {}
         )
-        for name, value in {**PREVIOUS, **folder}.items():
+        for name, value in {**PREVIOUS, **folder, **PREVIOUS_DATASET.get(dataset, {})}.items():
             cfg.set(name, value)
     return cfg.validate()
 

@@ -41,6 +41,7 @@ FLAGS = {
     "device": "train.device",
     "precision": "train.precision",
     "image_size": "data.image_size",
+    "view_size": "data.view_size",
     "data_root": "data.root",
     "threads": "train.threads",
     "snapshots": "train.snapshots",

@@ -85,6 +85,7 @@ class DataConfig:
     name: str = "digits"  # digits | shapes | cifar10 | cifar100 | mnist | fashion_mnist | stl10 | folder:PATH
     root: str = "data"  # where torchvision sets live (downloaded there when the network allows)
     image_size: int = 0  # 0 = the data set's own size; else images are resized to this square size
+    view_size: int = 0  # 0 = the image size; else training views this size, cut from the images shrunk to it
     max_train: int = 0  # 0 = all; else a fixed-seed subset of the training split
     probe_size: int = 512  # test images embedded at each snapshot (UMAP, diagnostics)
 
@@ -246,6 +247,12 @@ class Config:
         check_range("data.image_size", d.image_size, 0, 512)
         if 0 < d.image_size < 8:
             raise ConfigError("data.image_size", f"must be 0 (native) or between 8 and 512; got {d.image_size}")
+        check_range("data.view_size", d.view_size, 0, 512)
+        if 0 < d.view_size < 8:
+            raise ConfigError("data.view_size", f"must be 0 (the image size) or between 8 and 512; got {d.view_size}")
+        for name in ("image_size", "view_size"):
+            if not isinstance(getattr(d, name), int) or isinstance(getattr(d, name), bool):
+                raise ConfigError(f"data.{name}", f"expected an integer, got {getattr(d, name)!r}")
         check_range("data.max_train", d.max_train, 0)
         check_range("data.probe_size", d.probe_size, 2, 20000)
         self.augment.validate()

@@ -35,6 +35,12 @@ def resize_images(images: np.ndarray, size: int, chunk: int = 2048) -> np.ndarra
     return out
 
 
+def view_source(images: np.ndarray, view_size: int) -> np.ndarray:
+    """What training cuts its views from: (N, H, W, 3) uint8 ``images``, or them shrunk (antialiased) to
+    ``view_size`` when that is smaller (``data.view_size``; 0 = the images' own size)."""
+    return resize_images(images, view_size) if 0 < view_size < images.shape[1] else images
+
+
 def _subset(images: np.ndarray, labels: np.ndarray | None, n: int, seed: int) -> tuple[np.ndarray, np.ndarray | None]:
     idx = np.sort(np.random.default_rng(seed).choice(len(images), size=n, replace=False))
     return images[idx], None if labels is None else labels[idx]

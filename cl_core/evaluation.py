@@ -16,7 +16,7 @@ from torch import Tensor
 from cl_core import metrics
 from cl_core.augment import Augmenter, to_float
 from cl_core.config import Config
-from cl_core.data import ImageData, load_data
+from cl_core.data import ImageData, load_data, view_source
 from cl_core.methods import Method
 
 
@@ -25,6 +25,7 @@ class Setup:
     data: ImageData
     device: torch.device
     train_images: Tensor  # (N, 3, H, W) uint8 on the device, or in host memory when streamed
+    view_images: Tensor  # what the training views are cut from: train_images, or them shrunk to data.view_size
     probe_images: Tensor  # (P, 3, H, W) uint8
     probe_labels: np.ndarray
     probe_index: np.ndarray
@@ -44,19 +45,27 @@ def setup(cfg: Config, device: torch.device) -> Setup:
     probe_index = np.sort(rng.choice(len(data.test_images), n_probe, replace=False))
     labels = data.test_labels if data.test_labels is not None else np.zeros(len(data.test_images), np.int64)
     size = data.train_images.shape[1]
-    train_images = torch.from_numpy(np.ascontiguousarray(data.train_images)).permute(0, 3, 1, 2).contiguous()
+    view = d.view_size or size
+    # Views smaller than the images are cut from the images shrunk (antialiased) to the view size: a crop straight
+    # from the full image aliases, and learned less (benchmarks/README.md, "Learning more per second").
+    host = lambda a: torch.from_numpy(np.ascontiguousarray(a)).permute(0, 3, 1, 2).contiguous()  # noqa: E731
+    train_images = host(data.train_images)
+    view_images = host(view_source(data.train_images, view)) if view < size else train_images
     free = torch.cuda.mem_get_info(device)[0] if device.type == "cuda" else float("inf")
-    if not (cfg.train.stream_data or train_images.nbytes > 0.25 * free):  # else streamed: see cl_core.batches
+    nbytes = train_images.nbytes + (view_images.nbytes if view < size else 0)
+    if not (cfg.train.stream_data or nbytes > 0.25 * free):  # else streamed: see cl_core.batches
         train_images = train_images.to(device)
-    augmenter = Augmenter(cfg.augment, size)
+        view_images = view_images.to(device) if view < size else train_images
+    augmenter = Augmenter(cfg.augment, view)
     probe_images = to_dev(data.test_images[probe_index])
     gen = torch.Generator(device=device).manual_seed(cfg.train.seed + 2)
     m = min(cfg.train.probe_pairs, n_probe)
-    probe_views = augmenter.two_views(probe_images[:m], gen)
+    probe_views = augmenter.two_views(to_dev(view_source(data.test_images[probe_index[:m]], view)), gen)
     return Setup(
         data,
         device,
         train_images,
+        view_images,
         probe_images,
         labels[probe_index],
         probe_index,

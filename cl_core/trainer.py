@@ -125,9 +125,9 @@ class _Loop:
         self.batch = min(t.batch_size, n // self.world * self.world)
         self.steps_per_epoch = n / self.batch
         self.gen = torch.Generator(device=s.device).manual_seed(t.seed + 3 + self.step)
-        stream = t.stream_data or s.train_images.device != s.device
+        stream = t.stream_data or s.view_images.device != s.device
         seed = t.seed + 4 + self.step
-        self.batches = Batches(s.train_images, self.batch, s.device, seed, self.rank, self.world, stream)
+        self.batches = Batches(s.view_images, self.batch, s.device, seed, self.rank, self.world, stream)
         self.timer = PhaseTimer(s.device) if t.profile else None
         snaps = t.snapshots
         self.snapshot_marks = [k / snaps for k in range(1, snaps)] if snaps > 1 else []
@@ -195,6 +195,7 @@ class _Loop:
             "train_size": len(self.s.train_images),
             "batch_size": self.batch,
             "image_size": self.s.size,
+            "view_size": self.s.augmenter.out_size,
             "chance_level": self.method.chance_level(self.batch),
             "start_step": self.step,
             "world_size": self.world,

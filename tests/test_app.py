@@ -170,8 +170,19 @@ def test_an_uploaded_zip_of_class_folders_becomes_the_data_set(monkeypatch, tmp_
     assert any("8 train / 2 test" in m.value for m in at.markdown)
     photos = at.session_state["cfg"].augment  # a folder's own recipe: colour kept, and its sliders show it
     assert (photos.hue, photos.grey_p, at.slider(key="w.augment.hue").value) == (0.0, 0.0, 0.0)
+    assert at.session_state["cfg"].data.view_size == at.number_input(key="w.data.view_size").value == 16
     at.selectbox(key="w.data.source").set_value("digits").run()
     assert at.session_state["cfg"].augment == preset_config("simclr", "digits").augment and problems(at) == []
+    assert at.session_state["cfg"].data.view_size == at.number_input(key="w.data.view_size").value == 0
+
+
+def test_the_gallery_shows_views_as_training_makes_them_at_the_images_size():
+    from ui.data import augmented_views
+
+    originals, v1, v2 = augmented_views("shapes", "data", 0, dataclasses.asdict(AugmentConfig()), 0, 3, view_size=16)
+    assert originals.shape == v1.shape == v2.shape == (3, 32, 32, 3)
+    for v in (v1, v2):  # 16x16 views, each pixel shown as a 2x2 block
+        assert (v == v[:, ::2, ::2].repeat(2, 1).repeat(2, 2)).all() and v.std() > 0
 
 
 def test_train_page_draws_each_methods_switches_from_the_registry():

@@ -43,6 +43,7 @@ def cl(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
         (["--lr", "fast"], "train.lr"),
         (["--opt", "no_such=1"], "no_such"),
         (["--opt", "predictor"], "predictor"),
+        (["--view-size", "4"], "data.view_size"),
     ],
 )
 def test_bad_values_give_one_line_naming_the_field_and_exit_2(args, field, tmp_path):

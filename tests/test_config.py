@@ -24,6 +24,10 @@ def test_default_config_validates_and_round_trips_through_json():
         ("train.lr", float("nan"), "train.lr"),
         ("augment.flip_p", 1.5, "augment.flip_p"),
         ("train.backbone", "vgg", "train.backbone"),
+        ("data.view_size", 4, "data.view_size"),
+        ("data.view_size", 1024, "data.view_size"),
+        ("data.view_size", 12.5, "data.view_size"),
+        ("data.image_size", 12.5, "data.image_size"),
     ],
 )
 def test_bad_values_are_refused_naming_the_field(name, value, field):

@@ -86,3 +86,42 @@ def test_a_short_healthy_simclr_run_gets_the_healthy_verdict(tiny):
     # loss 0.950-0.963 of chance (ln 127 = 4.84: >0.17 nats below it)
     assert s["verdict"] == "healthy", s["verdict_reasons"]
     assert s["std"] > 0.3 * s["std_healthy"] and s["final_loss"] < s["chance_level"]
+
+
+def test_views_smaller_than_the_images_are_cut_from_the_shrunk_images_and_scored_at_full_size(tiny, monkeypatch):
+    """data.view_size 8 on 16x16 digits: every training step sees 8x8 views made from the images shrunk (antialiased)
+    to 8x8; the kNN monitor and the summary embed the 16x16 images; the run's info records both sizes."""
+    import torch.nn.functional as F
+
+    from cl_core import evaluation
+
+    cfg = tiny(**{"data.image_size": 16, "data.view_size": 8, "train.steps": 3, "snapshots": 1})
+    s = evaluation.setup(cfg, torch.device("cpu"))
+    assert tuple(s.train_images.shape[1:]) == (3, 16, 16) and tuple(s.view_images.shape[1:]) == (3, 8, 8)
+    shrunk = F.interpolate(s.train_images[:64].float(), size=(8, 8), mode="bilinear", antialias=True)
+    assert (s.view_images[:64].float() - shrunk.round()).abs().max() <= 1  # rounding of the uint8 copy
+    assert s.augmenter.out_size == 8 and tuple(s.probe_views[0].shape[1:]) == (3, 8, 8)
+
+    step_sizes, embed_sizes, info = [], set(), {}
+    step, embed = SimCLR.training_step, evaluation.embed
+
+    def recording_step(self, v1, v2):
+        step_sizes.append(tuple(v1.shape[-2:]))
+        return step(self, v1, v2)
+
+    def recording_embed(method, images, size, *args, **kwargs):
+        embed_sizes.add((tuple(images.shape[-2:]), size))
+        return embed(method, images, size, *args, **kwargs)
+
+    monkeypatch.setattr(SimCLR, "training_step", recording_step)
+    monkeypatch.setattr(evaluation, "embed", recording_embed)
+
+    class Info(Callback):
+        def on_start(self, i):
+            info.update(i)
+
+    result = train(cfg, callbacks=[Info()])
+    assert result.state == "completed" and 0.0 <= result.summary["knn_top1"] <= 1.0
+    assert step_sizes == [(8, 8)] * 3
+    assert embed_sizes == {((16, 16), 16)}  # the kNN monitor, the snapshot and the summary: the full images
+    assert info["image_size"] == 16 and info["view_size"] == 8

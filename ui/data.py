@@ -85,25 +85,33 @@ def image_grid(images: np.ndarray, cols: int, scale: int | None = None, gap: int
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def augmented_views(
-    name: str, root: str, image_size: int, aug: dict[str, Any], seed: int, n: int = 8
+    name: str, root: str, image_size: int, aug: dict[str, Any], seed: int, n: int = 8, view_size: int = 0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``n`` training images and two augmented views of each, by the trainer's batched Augmenter. (n, H, W, 3) x3."""
+    """``n`` training images and two augmented views of each, made as the trainer makes them (its batched
+    Augmenter, from the images shrunk to ``view_size`` if that is smaller). (n, H, W, 3) x3: views of another
+    size are shown enlarged or shrunk to the images' size (nearest), so that they tile with them."""
     import torch
+    import torch.nn.functional as F
 
     from cl_core.augment import Augmenter
     from cl_core.config import AugmentConfig
+    from cl_core.data import view_source
 
     data = dataset(name, root, image_size)
     idx = np.random.default_rng(0).choice(len(data.train_images), min(n, len(data.train_images)), replace=False)
-    x = torch.from_numpy(np.ascontiguousarray(data.train_images[idx])).permute(0, 3, 1, 2)  # (n, 3, H, W)
-    v1, v2 = Augmenter(AugmentConfig(**aug), data.image_size).two_views(x, torch.Generator().manual_seed(seed))
-    to_u8 = lambda v: (v.clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()  # noqa: E731
-    return data.train_images[idx], to_u8(v1), to_u8(v2)
+    size = data.image_size
+    x = view_source(data.train_images[idx], view_size)
+    x = torch.from_numpy(np.ascontiguousarray(x)).permute(0, 3, 1, 2)  # (n, 3, V, V)
+    views = Augmenter(AugmentConfig(**aug), view_size or size).two_views(x, torch.Generator().manual_seed(seed))
+    shown = lambda v: F.interpolate(v, size=(size, size), mode="nearest-exact") if v.shape[-1] != size else v  # noqa: E731
+    to_u8 = lambda v: (shown(v).clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()  # noqa: E731
+    return data.train_images[idx], to_u8(views[0]), to_u8(views[1])
 
 
 def gallery(c: Config, seed: int, n: int = 8) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Originals and two augmented views under the working config's data set and augmentations."""
-    return augmented_views(c.data.name, c.data.root, c.data.image_size, dataclasses.asdict(c.augment), seed, n)
+    d = c.data
+    return augmented_views(d.name, d.root, d.image_size, dataclasses.asdict(c.augment), seed, n, d.view_size)
 
 
 def save_upload(name: str, content: bytes) -> Path:
