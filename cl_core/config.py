@@ -249,7 +249,7 @@ class Config:
             raise ConfigError("data.image_size", f"must be 0 (native) or between 8 and 512; got {d.image_size}")
         check_range("data.view_size", d.view_size, 0, 512)
         if 0 < d.view_size < 8:
-            raise ConfigError("data.view_size", f"must be 0 (the image size) or between 8 and 512; got {d.view_size}")
+            raise ConfigError("data.view_size", f"must be 0 (native) or between 8 and 512; got {d.view_size}")
         for name in ("image_size", "view_size"):
             if not isinstance(getattr(d, name), int) or isinstance(getattr(d, name), bool):
                 raise ConfigError(f"data.{name}", f"expected an integer, got {getattr(d, name)!r}")
