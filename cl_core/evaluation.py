@@ -39,7 +39,8 @@ def setup(cfg: Config, device: torch.device) -> Setup:
     free GPU memory), the seeded probe set and its fixed views."""
     d = cfg.data
     data = load_data(d.name, root=d.root, image_size=d.image_size, max_train=d.max_train, seed=cfg.train.seed)
-    to_dev = lambda a: torch.from_numpy(np.ascontiguousarray(a)).permute(0, 3, 1, 2).contiguous().to(device)  # noqa: E731
+    host = lambda a: torch.from_numpy(np.ascontiguousarray(a)).permute(0, 3, 1, 2).contiguous()  # noqa: E731
+    to_dev = lambda a: host(a).to(device)  # noqa: E731
     rng = np.random.default_rng(cfg.train.seed + 1)
     n_probe = min(d.probe_size, len(data.test_images))
     probe_index = np.sort(rng.choice(len(data.test_images), n_probe, replace=False))
@@ -48,7 +49,6 @@ def setup(cfg: Config, device: torch.device) -> Setup:
     view = d.view_size or size
     # Views smaller than the images are cut from the images shrunk (antialiased) to the view size: a crop straight
     # from the full image aliases, and learned less (benchmarks/README.md, "Learning more per second").
-    host = lambda a: torch.from_numpy(np.ascontiguousarray(a)).permute(0, 3, 1, 2).contiguous()  # noqa: E731
     train_images = host(data.train_images)
     view_images = host(view_source(data.train_images, view)) if view < size else train_images
     free = torch.cuda.mem_get_info(device)[0] if device.type == "cuda" else float("inf")
