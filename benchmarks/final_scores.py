@@ -17,13 +17,13 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cl_core import evaluation, metrics  # noqa: E402
+from cl_core.data import nchw  # noqa: E402
 from cl_core.presets import preset_config  # noqa: E402
 from cl_core.trainer import train  # noqa: E402
 
@@ -64,7 +64,7 @@ def measure(name: str, seconds: float, threads: int, repeats: int) -> tuple:
     result = train(cfg.validate())
     method = result.method.eval()
     s = evaluation.setup(cfg, torch.device("cpu"))
-    test_images = torch.from_numpy(np.ascontiguousarray(s.data.test_images)).permute(0, 3, 1, 2)
+    test_images = nchw(s.data.test_images)
 
     def embed_both() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # as evaluation.summary_scores does
         bank, y = evaluation._memory(method, s, cfg.train.knn_max_train, cfg.train.seed)

@@ -8,7 +8,8 @@ Each cell is one child process run after the other (so runs never share the CPU)
 The floors are the randomly initialised encoder (seed 0, no training), as initialised and with its batch-norm
 statistics measured on the training images; the ceiling is the same backbone
 trained for the same seconds with cross-entropy on the labels (crop + flip augmentations from the
-same batched Augmenter, a linear classifier on the features, AdamW with the trainer's schedule).
+same batched Augmenter at the methods' view size, a linear classifier on the features, AdamW with the trainer's
+schedule).
 All rows are scored by the trainer's protocol: weighted kNN top-1 (k=20, T=0.1, up to 5000 train images
 as memory, the test split as queries) and a linear probe on the same backbone features.
 Prints a markdown table and writes it with the raw numbers to ``--out``; the run directories go to a
@@ -37,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from cl_core import metrics  # noqa: E402
 from cl_core.augment import Augmenter, apply_preset, to_float  # noqa: E402
-from cl_core.data import ImageData, load_data  # noqa: E402
+from cl_core.data import ImageData, load_data, nchw, view_source  # noqa: E402
 from cl_core.encoders import build_backbone  # noqa: E402
 from cl_core.methods import METHODS  # noqa: E402
 from cl_core.optim import build_optimizer, lr_at  # noqa: E402
@@ -50,7 +51,7 @@ KNN_MEMORY = 5000  # as TrainConfig.knn_max_train
 def features(backbone: nn.Module, images: np.ndarray, batch: int = 512) -> torch.Tensor:
     """Backbone features (N, F) of uint8 NHWC images, in eval mode."""
     backbone.eval()
-    x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2)
+    x = nchw(images)
     return torch.cat([backbone(to_float(x[i : i + batch])) for i in range(0, len(x), batch)])
 
 
@@ -71,7 +72,7 @@ def calibrate_batchnorm(backbone: nn.Module, images: np.ndarray, batch: int = 51
             m.reset_running_stats()
             m.momentum = None  # cumulative average over the batches below
     backbone.train()
-    x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2)
+    x = nchw(images)
     for i in range(0, len(x), batch):
         backbone(to_float(x[i : i + batch]))
 
@@ -94,8 +95,10 @@ def supervised(dataset: str, seconds: float) -> dict[str, Any]:
     cfg = preset_config("simclr", dataset)
     t = cfg.train
     torch.manual_seed(t.seed)
-    data = load_data(dataset, image_size=cfg.data.image_size)  # the size the methods train at
-    images = torch.from_numpy(np.ascontiguousarray(data.train_images)).permute(0, 3, 1, 2)  # (N, 3, H, W)
+    data = load_data(dataset, image_size=cfg.data.image_size)  # the size the methods are measured at
+    # trained on views of the methods' view size (data.view_size), cut from the images shrunk to it, as the trainer does
+    source = view_source(data.train_images, cfg.data.view_size)
+    images = nchw(source)  # (N, 3, V, V)
     labels = torch.from_numpy(data.train_labels)
     backbone = build_backbone(t.backbone, t.width)
     model = nn.Sequential(backbone, nn.Linear(backbone.out_dim, len(data.class_names)))

@@ -11,6 +11,7 @@ import importlib.util
 import math
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,17 +20,37 @@ from cl_core.folders import load_folder
 from cl_core.imagedata import TEST_FRACTION, DataError, ImageData
 from cl_core.shapes import SHAPE_CLASSES, make_shapes
 
-__all__ = ["DATASETS", "DataError", "ImageData", "available_datasets", "load_data", "resize_images"]
+if TYPE_CHECKING:
+    import torch
+
+__all__ = [
+    "DATASETS",
+    "DataError",
+    "ImageData",
+    "available_datasets",
+    "load_data",
+    "nchw",
+    "resize_images",
+    "view_source",
+]
+
+
+def nchw(images: np.ndarray) -> torch.Tensor:
+    """(N, H, W, 3) numpy ``images`` as an (N, 3, H, W) torch tensor of the same dtype: a view of their memory (copied
+    first only where the array is not contiguous); ``.contiguous()`` makes it NCHW in memory too."""
+    import torch  # here: the app imports this module for its first page, which must not wait for torch (ui/)
+
+    return torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2)
 
 
 def resize_images(images: np.ndarray, size: int, chunk: int = 2048) -> np.ndarray:
     """Resize (N, H, W, 3) uint8 to (N, size, size, 3) uint8: bilinear, antialiased when shrinking."""
-    import torch  # here: the app imports this module for its first page, which must not wait for torch (ui/)
+    import torch
     import torch.nn.functional as F
 
     out = np.empty((len(images), size, size, 3), np.uint8)
     for i in range(0, len(images), chunk):
-        x = torch.from_numpy(np.ascontiguousarray(images[i : i + chunk])).permute(0, 3, 1, 2).float()  # (B, 3, H, W)
+        x = nchw(images[i : i + chunk]).float()  # (B, 3, H, W)
         y = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
         out[i : i + chunk] = y.round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
     return out

@@ -16,7 +16,7 @@ from torch import Tensor
 from cl_core import metrics
 from cl_core.augment import Augmenter, to_float
 from cl_core.config import Config
-from cl_core.data import ImageData, load_data, view_source
+from cl_core.data import ImageData, load_data, nchw, view_source
 from cl_core.methods import Method
 
 
@@ -39,7 +39,7 @@ def setup(cfg: Config, device: torch.device) -> Setup:
     free GPU memory), the seeded probe set and its fixed views."""
     d = cfg.data
     data = load_data(d.name, root=d.root, image_size=d.image_size, max_train=d.max_train, seed=cfg.train.seed)
-    host = lambda a: torch.from_numpy(np.ascontiguousarray(a)).permute(0, 3, 1, 2).contiguous()  # noqa: E731
+    host = lambda a: nchw(a).contiguous()  # noqa: E731
     to_dev = lambda a: host(a).to(device)  # noqa: E731
     rng = np.random.default_rng(cfg.train.seed + 1)
     n_probe = min(d.probe_size, len(data.test_images))
@@ -161,7 +161,7 @@ def summary_scores(method: Method, cfg: Config, s: Setup, step: int, failed: boo
     scores: dict[str, Any] = {"knn_top1": None}
     n_mem = 0
     if not failed and s.data.train_labels is not None and s.data.test_labels is not None:
-        test_images = torch.from_numpy(np.ascontiguousarray(s.data.test_images)).permute(0, 3, 1, 2).to(s.device)
+        test_images = nchw(s.data.test_images).to(s.device)
         bank, bank_labels = _memory(method, s, t.knn_max_train, t.seed)
         queries, _ = embed(method, test_images, s.size)
         query_labels = torch.from_numpy(s.data.test_labels)

@@ -458,3 +458,16 @@ def test_a_zip_bomb_is_refused_from_its_declared_size_before_anything_is_inflate
     with pytest.raises(DataError, match="more than 50,000 files or 1,024 MB"):
         load_folder(bomb)
     assert not (tmp_path.parent / "evil.png").exists()
+
+
+def test_nchw_is_the_transpose_and_shares_a_contiguous_arrays_memory():
+    import torch
+
+    images = _rng().integers(0, 256, (5, 4, 3, 3), dtype=np.uint8)  # H != W: a swapped axis would show
+    x = data_mod.nchw(images)
+    assert x.shape == (5, 3, 4, 3) and x.dtype == torch.uint8
+    assert np.array_equal(x.numpy(), images.transpose(0, 3, 1, 2))
+    images[0, 0, 0, 0] = 7 if images[0, 0, 0, 0] != 7 else 8
+    assert x[0, 0, 0, 0] == images[0, 0, 0, 0]  # a view, not a copy
+    strided = images[::2]  # not contiguous: copied first, same values
+    assert np.array_equal(data_mod.nchw(strided).contiguous().numpy(), strided.transpose(0, 3, 1, 2))
