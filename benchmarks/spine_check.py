@@ -64,7 +64,10 @@ def main() -> None:
     rand = random_encoder("digits", calibrate=False)
     on = run(args.out, args.threads, "shapes-jitter", "--method", "simclr", "--dataset", "shapes", "--seconds", s)
     off = run(
-        args.out, "shapes-no-jitter", "--method", "simclr", "--dataset", "shapes", "--seconds", s, "--opt", "jitter_p=0"
+        args.out,
+        args.threads,
+        "shapes-no-jitter",
+        *("--method", "simclr", "--dataset", "shapes", "--seconds", s, "--opt", "jitter_p=0"),
     )
     print(f"{platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, {s} s per run\n")
     print("| data set | encoder | kNN top-1 | linear probe | steps | views/s |\n|---|---|---|---|---|---|")
