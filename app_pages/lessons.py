@@ -19,7 +19,7 @@ from ui.widgets import guard
 
 init_session()
 FOLDER = Path(os.environ.get("CL_LESSONS_DIR", L.LESSONS_DIR))
-MODE_LABELS = {"fast": t("Fast (about 2 minutes)"), "full": t("Full (longer, clearer)")}
+MODE_LABELS = {"fast": t("Fast (about a minute)"), "full": t("Full (longer, clearer)")}
 
 
 class LK:

@@ -335,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--csv", default=None, metavar="FILE", help="the training metrics as CSV")
     p = sub.add_parser("lesson", help="run a lesson headless: its runs, claims and HTML report (no NAME: list)")
     p.add_argument("name", nargs="?", default=None, metavar="NAME", help="lesson file name, number or .toml path")
-    p.add_argument("--fast", action="store_true", help="the short budget (about 2 minutes a lesson on a laptop)")
+    p.add_argument("--fast", action="store_true", help="the short budget (about a minute a lesson on a laptop)")
     p.add_argument("--test", action="store_true", help="the test suite's shortened budget")
     p.add_argument("--out", default="lesson-report", metavar="DIR", help="run directories and report.html")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
