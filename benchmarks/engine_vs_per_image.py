@@ -29,7 +29,7 @@ from _per_image import per_image_loader  # noqa: E402
 
 from cl_core import metrics  # noqa: E402
 from cl_core.augment import Augmenter, to_float  # noqa: E402
-from cl_core.data import load_data  # noqa: E402
+from cl_core.data import load_data, nchw  # noqa: E402
 from cl_core.methods import build_method  # noqa: E402
 from cl_core.optim import build_optimizer, lr_at  # noqa: E402
 from cl_core.presets import preset_config  # noqa: E402
@@ -38,7 +38,7 @@ from cl_core.trainer import train  # noqa: E402
 
 def augment_rate(cfg, data, size: int, batch: int, workers: int, rounds: int = 5) -> tuple[float, float]:
     """Views/s of (ours, per-image loader) on the training images."""
-    x = torch.from_numpy(data.train_images[:batch]).permute(0, 3, 1, 2).contiguous()
+    x = nchw(data.train_images[:batch]).contiguous()
     aug, gen = Augmenter(cfg.augment, size), torch.Generator().manual_seed(0)
     ours = min(_timed(lambda: aug.two_views(x, gen)) for _ in range(rounds))
     loader = per_image_loader(data.train_images, data.train_labels, cfg.augment, size, batch, workers)
@@ -81,12 +81,7 @@ def knn(method, data, size: int) -> float:
     method.eval()
 
     def emb(a):
-        return torch.cat(
-            [
-                method.embed(to_float(torch.from_numpy(a[i : i + 512]).permute(0, 3, 1, 2), size))
-                for i in range(0, len(a), 512)
-            ]
-        )
+        return torch.cat([method.embed(to_float(nchw(a[i : i + 512]), size)) for i in range(0, len(a), 512)])
 
     return metrics.knn_top1(
         emb(data.train_images),

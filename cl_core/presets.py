@@ -12,7 +12,7 @@ from cl_core.config import Config, ConfigError
 from cl_core.methods import get_method_class
 
 # Per data set, applied over every method's preset. digits carry 8x8 of information, so 16x16 loses nothing
-# and trains 4x faster than 32x32. shapes at 16x16: crops under 40% of the image cut the shape away, and only
+# and trains 4x faster than 32x32. shapes' 16x16 views: crops under 40% of the image cut the shape away, and only
 # a full hue range hides the colour, a nuisance that otherwise decides the clusters (benchmarks/README.md).
 # A folder of photographs ("folder"): colour is what tells one scene from another, so the views keep it -- crops,
 # flips, brightness and contrast, but no hue or saturation jitter and no greyscale (60 s of SimCLR on a photo
