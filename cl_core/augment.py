@@ -201,7 +201,9 @@ def gaussian_blur(x: Tensor, sigma: Tensor, on: Tensor) -> Tensor:
     y = F.pad(x.reshape(1, B * C, H, W), (k // 2,) * 4, mode="reflect")
     y = F.conv2d(y, ker[:, None, None, :], groups=B * C)
     y = F.conv2d(y, ker[:, None, :, None], groups=B * C)
-    return y.view(B, C, H, W)
+    # a weighted mean of values in [0, 1] is in [0, 1], but its float rounding is not: an all-white image came out
+    # at 1 + 2.4e-7 (found by tests/test_augment.py's hypothesis test); clamping removes only that rounding
+    return y.view(B, C, H, W).clamp_(0, 1)
 
 
 def to_float(images: Tensor, out_size: int | None = None) -> Tensor:
