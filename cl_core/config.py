@@ -244,15 +244,13 @@ class Config:
         d, m, t = self.data, self.method, self.train
         if not isinstance(d.name, str) or not (d.name in DATASETS or d.name.startswith("folder:")):
             raise ConfigError("data.name", f"unknown data set {d.name!r}; known: {', '.join(DATASETS)}, folder:PATH")
-        check_range("data.image_size", d.image_size, 0, 512)
-        if 0 < d.image_size < 8:
-            raise ConfigError("data.image_size", f"must be 0 (native) or between 8 and 512; got {d.image_size}")
-        check_range("data.view_size", d.view_size, 0, 512)
-        if 0 < d.view_size < 8:
-            raise ConfigError("data.view_size", f"must be 0 (native) or between 8 and 512; got {d.view_size}")
-        for name in ("image_size", "view_size"):
-            if not isinstance(getattr(d, name), int) or isinstance(getattr(d, name), bool):
-                raise ConfigError(f"data.{name}", f"expected an integer, got {getattr(d, name)!r}")
+        for name in ("image_size", "view_size"):  # 0: the data set's own size / the image size
+            size = getattr(d, name)
+            check_range(f"data.{name}", size, 0, 512)
+            if 0 < size < 8:
+                raise ConfigError(f"data.{name}", f"must be 0 (native) or between 8 and 512; got {size}")
+            if not isinstance(size, int) or isinstance(size, bool):
+                raise ConfigError(f"data.{name}", f"expected an integer, got {size!r}")
         check_range("data.max_train", d.max_train, 0)
         check_range("data.probe_size", d.probe_size, 2, 20000)
         self.augment.validate()

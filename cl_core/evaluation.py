@@ -49,13 +49,14 @@ def setup(cfg: Config, device: torch.device) -> Setup:
     view = d.view_size or size
     # Views smaller than the images are cut from the images shrunk (antialiased) to the view size: a crop straight
     # from the full image aliases, and learned less (benchmarks/README.md, "Learning more per second").
+    shrunk = view < size  # else the views are cut from train_images itself, which is not copied twice
     train_images = host(data.train_images)
-    view_images = host(view_source(data.train_images, view)) if view < size else train_images
+    view_images = host(view_source(data.train_images, view)) if shrunk else train_images
     free = torch.cuda.mem_get_info(device)[0] if device.type == "cuda" else float("inf")
-    nbytes = train_images.nbytes + (view_images.nbytes if view < size else 0)
+    nbytes = train_images.nbytes + (view_images.nbytes if shrunk else 0)
     if not (cfg.train.stream_data or nbytes > 0.25 * free):  # else streamed: see cl_core.batches
         train_images = train_images.to(device)
-        view_images = view_images.to(device) if view < size else train_images
+        view_images = view_images.to(device) if shrunk else train_images
     augmenter = Augmenter(cfg.augment, view)
     probe_images = to_dev(data.test_images[probe_index])
     gen = torch.Generator(device=device).manual_seed(cfg.train.seed + 2)

@@ -100,8 +100,7 @@ def augmented_views(
     data = dataset(name, root, image_size)
     idx = np.random.default_rng(0).choice(len(data.train_images), min(n, len(data.train_images)), replace=False)
     size = data.image_size
-    x = view_source(data.train_images[idx], view_size)
-    x = nchw(x)  # (n, 3, V, V)
+    x = nchw(view_source(data.train_images[idx], view_size))  # (n, 3, V, V)
     views = Augmenter(AugmentConfig(**aug), view_size or size).two_views(x, torch.Generator().manual_seed(seed))
     shown = lambda v: F.interpolate(v, size=(size, size), mode="nearest-exact") if v.shape[-1] != size else v  # noqa: E731
     to_u8 = lambda v: (shown(v).clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()  # noqa: E731
